@@ -1,0 +1,262 @@
+/**
+ * The state store in S3: `state/<env>/<stack>.json` (one object per stack, ETag as the version for conditional
+ * writes), `history/<env>/<stack>/<ISO time>-<id>.json` (one object per attempt, ISO times sort by name) and
+ * `rendered/<sha256>.json` (content-addressed, written once with `If-None-Match: *`).
+ */
+import {
+  DeleteObjectCommand,
+  GetObjectCommand,
+  ListObjectsV2Command,
+  PutObjectCommand,
+  S3Client,
+} from '@aws-sdk/client-s3';
+import { Reason, StateError } from '../../errors.ts';
+import type { HistoryRecord, StackKey, StackState } from '../../model.ts';
+import type { RenderedArtifact, StateStore, StoredStackState } from '../../ports.ts';
+import { errorMessage, errorName, httpStatus } from './aws-errors.ts';
+
+export interface S3StateStoreOptions {
+  readonly bucket: string;
+  /** Key prefix, e.g. `gitops/`; a missing trailing `/` is added. @default '' */
+  readonly prefix?: string;
+  /** @default a new S3Client for the environment's region */
+  readonly client?: S3Client;
+  /** Each request is abandoned after this long and reported as StateUnavailable. @default 10 s */
+  readonly timeoutMs?: number;
+  /** Objects fetched in parallel when listing. @default 8 */
+  readonly concurrency?: number;
+}
+
+const HASH = /^[0-9a-f]{64}$/;
+
+export class S3StateStore implements StateStore {
+  readonly #client: S3Client;
+  readonly #bucket: string;
+  readonly #prefix: string;
+  readonly #timeoutMs: number;
+  readonly #concurrency: number;
+
+  constructor(options: S3StateStoreOptions) {
+    this.#client = options.client ?? new S3Client({});
+    this.#bucket = options.bucket;
+    const prefix = options.prefix ?? '';
+    this.#prefix = prefix && !prefix.endsWith('/') ? `${prefix}/` : prefix;
+    this.#timeoutMs = options.timeoutMs ?? 10_000;
+    this.#concurrency = options.concurrency ?? 8;
+  }
+
+  async getStack(key: StackKey): Promise<StoredStackState | undefined> {
+    const got = await this.#getJson<StackState>(this.#stateKey(key));
+    return got && { state: got.value, version: got.etag };
+  }
+
+  async listStacks(): Promise<readonly StackState[]> {
+    const keys = await this.#list(`${this.#prefix}state/`);
+    const states = await mapLimit(
+      keys.filter((k) => k.endsWith('.json')),
+      this.#concurrency,
+      (k) => this.#getJson<StackState>(k),
+    );
+    return states.flatMap((s) => (s ? [s.value] : []));
+  }
+
+  async putStack(state: StackState, options: { readonly ifVersion?: string | null } = {}): Promise<string> {
+    const key = this.#stateKey(state.key);
+    const condition =
+      options.ifVersion === undefined
+        ? {}
+        : options.ifVersion === null
+          ? { IfNoneMatch: '*' }
+          : { IfMatch: options.ifVersion };
+    try {
+      const out = await this.#client.send(
+        new PutObjectCommand({
+          Bucket: this.#bucket,
+          Key: key,
+          Body: JSON.stringify(state, null, 2),
+          ContentType: 'application/json',
+          ...condition,
+        }),
+        this.#opts(),
+      );
+      if (!out.ETag) throw new StateError(Reason.StateUnavailable, `S3 gave no ETag for ${key}`, { retryable: true });
+      return out.ETag;
+    } catch (err) {
+      if (options.ifVersion !== undefined && isConditionFailure(err, options.ifVersion !== null)) {
+        throw new StateError(
+          Reason.StateConflict,
+          options.ifVersion === null
+            ? `state of ${state.key} was created by another writer`
+            : `state of ${state.key} was changed by another writer since version ${options.ifVersion}`,
+          { retryable: true, notify: false, cause: err },
+        );
+      }
+      throw this.#unavailable(`write state of ${state.key}`, err);
+    }
+  }
+
+  async deleteStack(key: StackKey): Promise<void> {
+    try {
+      await this.#client.send(
+        new DeleteObjectCommand({ Bucket: this.#bucket, Key: this.#stateKey(key) }),
+        this.#opts(),
+      );
+    } catch (err) {
+      throw this.#unavailable(`delete state of ${key}`, err);
+    }
+  }
+
+  async putRendered(artifact: RenderedArtifact): Promise<void> {
+    const key = this.#renderedKey(artifact.hash);
+    try {
+      await this.#client.send(
+        new PutObjectCommand({
+          Bucket: this.#bucket,
+          Key: key,
+          Body: JSON.stringify(artifact),
+          ContentType: 'application/json',
+          IfNoneMatch: '*',
+        }),
+        this.#opts(),
+      );
+    } catch (err) {
+      // Content-addressed: an object already under this hash holds the same content.
+      if (isConditionFailure(err, false)) return;
+      throw this.#unavailable(`write rendered ${artifact.hash}`, err);
+    }
+  }
+
+  async getRendered(hash: string): Promise<RenderedArtifact | undefined> {
+    return (await this.#getJson<RenderedArtifact>(this.#renderedKey(hash)))?.value;
+  }
+
+  async appendHistory(record: HistoryRecord): Promise<void> {
+    const id = record.id.replace(/[^\w.-]/g, '-');
+    const key = `${this.#historyPrefix(record.key)}${record.startedAt}-${id}.json`;
+    try {
+      await this.#client.send(
+        new PutObjectCommand({
+          Bucket: this.#bucket,
+          Key: key,
+          Body: JSON.stringify(record, null, 2),
+          ContentType: 'application/json',
+        }),
+        this.#opts(),
+      );
+    } catch (err) {
+      throw this.#unavailable(`append history of ${record.key}`, err);
+    }
+  }
+
+  async listHistory(key: StackKey, limit = 50): Promise<readonly HistoryRecord[]> {
+    const keys = (await this.#list(this.#historyPrefix(key))).filter((k) => k.endsWith('.json'));
+    // ISO 8601 times sort by name: the newest are last.
+    const newest = keys.sort().reverse().slice(0, limit);
+    const records = await mapLimit(newest, this.#concurrency, (k) => this.#getJson<HistoryRecord>(k));
+    return records.flatMap((r) => (r ? [r.value] : []));
+  }
+
+  #stateKey(key: StackKey): string {
+    return `${this.#prefix}state/${checkKey(key)}.json`;
+  }
+
+  #historyPrefix(key: StackKey): string {
+    return `${this.#prefix}history/${checkKey(key)}/`;
+  }
+
+  #renderedKey(hash: string): string {
+    if (!HASH.test(hash)) throw new StateError(Reason.Internal, `not a sha256 hash: ${hash.slice(0, 80)}`);
+    return `${this.#prefix}rendered/${hash}.json`;
+  }
+
+  async #getJson<T>(key: string): Promise<{ value: T; etag: string } | undefined> {
+    let text: string;
+    let etag: string;
+    try {
+      const out = await this.#client.send(new GetObjectCommand({ Bucket: this.#bucket, Key: key }), this.#opts());
+      text = (await out.Body?.transformToString('utf-8')) ?? '';
+      etag = out.ETag ?? '';
+    } catch (err) {
+      if (errorName(err) === 'NoSuchKey' || httpStatus(err) === 404) return undefined;
+      throw this.#unavailable(`read ${key}`, err);
+    }
+    try {
+      return { value: JSON.parse(text) as T, etag };
+    } catch (err) {
+      throw new StateError(Reason.StateUnavailable, `s3://${this.#bucket}/${key} is not valid JSON`, { cause: err });
+    }
+  }
+
+  async #list(prefix: string): Promise<string[]> {
+    const keys: string[] = [];
+    let token: string | undefined;
+    try {
+      do {
+        const out = await this.#client.send(
+          new ListObjectsV2Command({
+            Bucket: this.#bucket,
+            Prefix: prefix,
+            ...(token ? { ContinuationToken: token } : {}),
+          }),
+          this.#opts(),
+        );
+        for (const o of out.Contents ?? []) if (o.Key) keys.push(o.Key);
+        token = out.IsTruncated ? out.NextContinuationToken : undefined;
+      } while (token);
+    } catch (err) {
+      throw this.#unavailable(`list ${prefix}`, err);
+    }
+    return keys;
+  }
+
+  /** Per-request options: a timeout, so a stalled connection becomes StateUnavailable instead of a hung Lambda. */
+  #opts(): { abortSignal: AbortSignal } {
+    return { abortSignal: AbortSignal.timeout(this.#timeoutMs) };
+  }
+
+  #unavailable(what: string, err: unknown): StateError {
+    if (err instanceof StateError) return err;
+    const name = errorName(err);
+    const timedOut = name === 'TimeoutError' || name === 'AbortError';
+    return new StateError(
+      Reason.StateUnavailable,
+      timedOut
+        ? `cannot ${what} in s3://${this.#bucket}: no answer within ${this.#timeoutMs} ms`
+        : `cannot ${what} in s3://${this.#bucket}: ${name || 'Error'}: ${errorMessage(err)}`,
+      { retryable: true, cause: err },
+    );
+  }
+}
+
+/**
+ * S3 answers a failed `If-None-Match`/`If-Match` with 412 PreconditionFailed, a concurrent conditional write with 409
+ * ConditionalRequestConflict, and `If-Match` on a missing key with 404 NoSuchKey.
+ */
+function isConditionFailure(err: unknown, ifMatch: boolean): boolean {
+  const name = errorName(err);
+  const status = httpStatus(err);
+  if (name === 'PreconditionFailed' || status === 412) return true;
+  if (name === 'ConditionalRequestConflict' || status === 409) return true;
+  return ifMatch && (name === 'NoSuchKey' || status === 404);
+}
+
+function checkKey(key: StackKey): string {
+  const parts = key.split('/');
+  if (parts.length !== 2 || parts.some((p) => !p || p === '.' || p === '..')) {
+    throw new StateError(Reason.Internal, `not a stack key (environment/stack): ${key}`);
+  }
+  return key;
+}
+
+async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+  const out: R[] = new Array(items.length);
+  let next = 0;
+  const workers = Array.from({ length: Math.min(limit, items.length) }, async () => {
+    while (next < items.length) {
+      const i = next++;
+      out[i] = await fn(items[i] as T);
+    }
+  });
+  await Promise.all(workers);
+  return out;
+}

@@ -1,0 +1,147 @@
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { S3StateStore } from '../../shared/adapters/aws/state-s3.ts';
+import { StateError } from '../../shared/errors.ts';
+import { history, rendered, stackState } from './fixtures.ts';
+import { type S3TestServer, startS3 } from './s3-server.ts';
+
+let s3: S3TestServer;
+let n = 0;
+/** Each test gets its own prefix in the one bucket, so tests do not see each other's objects. */
+const store = () => new S3StateStore({ bucket: s3.bucket, prefix: `t${++n}`, client: s3.client(), timeoutMs: 5_000 });
+
+async function keys(prefix: string): Promise<string[]> {
+  const out = await s3.client().send(new ListObjectsV2Command({ Bucket: s3.bucket, Prefix: prefix }));
+  return (out.Contents ?? []).map((o) => o.Key ?? '').sort();
+}
+
+beforeAll(async () => {
+  s3 = await startS3();
+});
+afterAll(async () => {
+  await s3?.close();
+});
+
+describe('S3StateStore against s3rver', () => {
+  it('stores a stack under state/<env>/<stack>.json and reads it back with its ETag as version', async () => {
+    const st = store();
+    const version = await st.putStack(stackState());
+    const got = await st.getStack('prod/web');
+    expect(got?.state).toEqual(stackState());
+    expect(got?.version).toBe(version);
+    expect(await keys(`t${n}/`)).toEqual([`t${n}/state/prod/web.json`]);
+    expect(await st.getStack('prod/other')).toBeUndefined();
+  });
+
+  it.each([
+    { name: 'create-only on an existing stack', first: true, ifVersion: null as string | null, stale: false },
+    { name: 'a stale version', first: true, ifVersion: 'stale', stale: true },
+    {
+      name: 'a version on a missing stack',
+      first: false,
+      ifVersion: '"0123456789abcdef0123456789abcdef"',
+      stale: false,
+    },
+  ])('refuses a write with $name (StateConflict) and keeps the stored state', async ({ first, ifVersion, stale }) => {
+    const st = store();
+    const v1 = first ? await st.putStack(stackState({ sync: 'Synced' })) : undefined;
+    if (stale && v1) await st.putStack(stackState({ sync: 'Progressing' }), { ifVersion: v1 });
+    const attempt = st.putStack(stackState({ sync: 'Failed' }), { ifVersion: stale ? v1 : ifVersion });
+    await expect(attempt).rejects.toMatchObject({ name: 'StateError', reason: 'StateConflict' });
+    const after = await st.getStack('prod/web');
+    expect(after?.state.sync).toBe(first ? (stale ? 'Progressing' : 'Synced') : undefined);
+  });
+
+  it('writes with the current version, and with null when there is no state yet', async () => {
+    const st = store();
+    const v1 = await st.putStack(stackState({ sync: 'Pending' }), { ifVersion: null });
+    const v2 = await st.putStack(stackState({ sync: 'Synced' }), { ifVersion: v1 });
+    expect(v2).not.toBe(v1);
+    expect((await st.getStack('prod/web'))?.state.sync).toBe('Synced');
+  });
+
+  it('lets exactly one of two writers with the same version win', async () => {
+    const st = store();
+    const v1 = await st.putStack(stackState());
+    const results = await Promise.allSettled([
+      st.putStack(stackState({ sync: 'Failed' }), { ifVersion: v1 }),
+      st.putStack(stackState({ sync: 'Progressing' }), { ifVersion: v1 }),
+    ]);
+    expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
+    const lost = results.find((r) => r.status === 'rejected') as PromiseRejectedResult;
+    expect(lost.reason).toBeInstanceOf(StateError);
+    expect(lost.reason.reason).toBe('StateConflict');
+  });
+
+  it('lists every stack and deletes one', async () => {
+    const st = store();
+    await st.putStack(stackState());
+    await st.putStack(stackState({ key: 'dev/web', environment: 'dev', stackName: 'web-dev' }));
+    expect((await st.listStacks()).map((s) => s.key).sort()).toEqual(['dev/web', 'prod/web']);
+    await st.deleteStack('dev/web');
+    expect((await st.listStacks()).map((s) => s.key)).toEqual(['prod/web']);
+  });
+
+  it('stores a rendered artifact once under rendered/<sha256>.json; a second put is accepted', async () => {
+    const st = store();
+    const artifact = { hash: 'c'.repeat(64), rendered: rendered({ hash: 'c'.repeat(64) }) };
+    await st.putRendered(artifact);
+    await st.putRendered(artifact);
+    expect(s3.requests.filter((r) => r.includes(`t${n}/rendered/`) && r.startsWith('PUT'))).toHaveLength(2);
+    expect(await keys(`t${n}/`)).toEqual([`t${n}/rendered/${'c'.repeat(64)}.json`]);
+    expect(await st.getRendered('c'.repeat(64))).toEqual(artifact);
+    expect(await st.getRendered('d'.repeat(64))).toBeUndefined();
+    await expect(st.getRendered('../state/prod/web')).rejects.toBeInstanceOf(StateError);
+  });
+
+  it('appends history under history/<env>/<stack>/<ISO time>-<id>.json and lists the newest first', async () => {
+    const st = store();
+    await st.appendHistory(history('2025-01-01T10:00:00.000Z', 'a'));
+    await st.appendHistory(history('2025-01-03T10:00:00.000Z', 'c'));
+    await st.appendHistory(history('2025-01-02T10:00:00.000Z', 'b'));
+    expect((await st.listHistory('prod/web')).map((h) => h.id)).toEqual(['c', 'b', 'a']);
+    expect((await st.listHistory('prod/web', 2)).map((h) => h.id)).toEqual(['c', 'b']);
+    expect(await keys(`t${n}/history/`)).toContain(`t${n}/history/prod/web/2025-01-01T10:00:00.000Z-a.json`);
+    expect(await st.listHistory('dev/web')).toEqual([]);
+  });
+});
+
+describe('S3StateStore when S3 cannot be reached', () => {
+  it('reports a refused connection as StateUnavailable, retryable', async () => {
+    const closed = http.createServer();
+    await new Promise<void>((r) => closed.listen(0, '127.0.0.1', r));
+    const port = (closed.address() as AddressInfo).port;
+    await new Promise<void>((r) => closed.close(() => r()));
+    const client = new S3Client({
+      endpoint: `http://127.0.0.1:${port}`,
+      region: 'us-east-1',
+      forcePathStyle: true,
+      credentials: { accessKeyId: 'x', secretAccessKey: 'y' },
+      maxAttempts: 1,
+    });
+    const st = new S3StateStore({ bucket: 'b', client });
+    await expect(st.getStack('prod/web')).rejects.toMatchObject({ reason: 'StateUnavailable', retryable: true });
+  });
+
+  it('gives up on a server that never answers after timeoutMs', async () => {
+    const silent = http.createServer(() => {
+      // never answers
+    });
+    await new Promise<void>((r) => silent.listen(0, '127.0.0.1', r));
+    const client = new S3Client({
+      endpoint: `http://127.0.0.1:${(silent.address() as AddressInfo).port}`,
+      region: 'us-east-1',
+      forcePathStyle: true,
+      credentials: { accessKeyId: 'x', secretAccessKey: 'y' },
+      maxAttempts: 1,
+    });
+    const st = new S3StateStore({ bucket: 'b', client, timeoutMs: 200 });
+    const started = Date.now();
+    await expect(st.putStack(stackState())).rejects.toMatchObject({ reason: 'StateUnavailable', retryable: true });
+    expect(Date.now() - started).toBeLessThan(5_000);
+    silent.closeAllConnections();
+    await new Promise<void>((r) => silent.close(() => r()));
+  });
+});
