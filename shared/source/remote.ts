@@ -1,0 +1,223 @@
+/**
+ * RemoteSource: reads a commit's tree from a smart HTTP(S) Git remote. Shallow (depth 1), one ref, no tags, no
+ * checkout. isomorphic-git does ref discovery and authentication (`onAuth`); the pack request is one POST whose
+ * pack is parsed in memory (see pack.ts). The cached heads are sent as `have` and `shallow` lines, so after one new
+ * commit the server sends a thin pack holding only the new objects.
+ */
+import { Errors, getRemoteInfo2 } from 'isomorphic-git';
+import { Reason, SourceError } from '../errors.ts';
+import type { FetchOptions, RepoSnapshot, Source } from '../ports.ts';
+import { registerSecret } from '../sanitize.ts';
+import { type CacheState, cacheKey, loadCache, nextState, saveCache, withLock } from './cache.ts';
+import { commitUrl, displayUrl } from './commit-url.ts';
+import { isAncestorIn } from './history.ts';
+import { isoGitHttp, send, TransportError } from './http.ts';
+import { type GitObject, parseCommit, splitSignature } from './objects.ts';
+import type { SourceOptions } from './options.ts';
+import { PackError, readPack } from './pack.ts';
+import { ProtocolError, parseUploadPackResponse, RemoteError, uploadPackRequest } from './protocol.ts';
+import { type AsyncObjectReader, commitInfo, listTree, makeSnapshot } from './snapshot.ts';
+
+const capabilities = ['side-band-64k', 'thin-pack', 'ofs-delta', 'shallow', 'no-progress', 'agent=lambda-gitops/1'];
+
+interface RemoteRef {
+  readonly ref: string;
+  readonly oid: string;
+  readonly target?: string;
+  readonly peeled?: string;
+}
+
+function mapReader(objects: ReadonlyMap<string, GitObject>): AsyncObjectReader {
+  return { read: async (oid) => objects.get(oid) };
+}
+
+export class RemoteSource implements Source {
+  /** The URL without credentials, as events and errors show it. */
+  readonly url: string;
+  private readonly key: string;
+  private state: CacheState | undefined;
+
+  constructor(
+    url: string,
+    private readonly options: SourceOptions = {},
+  ) {
+    this.url = displayUrl(url);
+    this.key = cacheKey(this.url);
+  }
+
+  async fetch(options: FetchOptions = {}): Promise<RepoSnapshot> {
+    const timeoutMs = this.options.timeoutMs ?? 60_000;
+    const deadline = AbortSignal.timeout(timeoutMs);
+    const signal = options.signal ? AbortSignal.any([options.signal, deadline]) : deadline;
+    return withLock(this.key, async () => {
+      try {
+        return await this.fetchLocked(options.ref, signal);
+      } catch (err) {
+        throw this.toSourceError(err, options.ref, deadline.aborted ? timeoutMs : undefined);
+      }
+    });
+  }
+
+  private async fetchLocked(wanted: string | undefined, signal: AbortSignal): Promise<RepoSnapshot> {
+    let authorization: string | undefined;
+    const info = await getRemoteInfo2({
+      http: isoGitHttp(signal),
+      url: this.url,
+      protocolVersion: 1,
+      onAuth: async () => {
+        const token = await this.options.token?.();
+        if (!token) return undefined;
+        registerSecret(token);
+        const username = this.options.username ?? 'x-access-token';
+        authorization = `Basic ${Buffer.from(`${username}:${token}`).toString('base64')}`;
+        return { username, password: token };
+      },
+    });
+    const refs = (info.refs ?? []) as RemoteRef[];
+    if (refs.length === 0) throw new SourceError(Reason.EmptyRepository, `${this.url} has no commits yet`);
+    const { ref, branch, oid } = this.resolveRef(refs, wanted);
+
+    let state = loadCache(this.key, this.options.cacheDir);
+    if (!state.objects.has(oid)) {
+      const fetched = await this.download(oid, state, authorization, signal);
+      state = nextState(state, fetched, ref, oid);
+      saveCache(this.key, this.options.cacheDir, state);
+    } else if (state.heads.get(ref) !== oid) {
+      state = nextState(state, new Map(), ref, oid);
+      saveCache(this.key, this.options.cacheDir, state);
+    }
+    this.state = state;
+    const objects = state.objects;
+    const commitObj = objects.get(oid);
+    if (commitObj?.type !== 'commit') {
+      throw new SourceError(Reason.FetchFailed, `${this.url}: the pack did not hold commit ${oid}`, {
+        retryable: true,
+      });
+    }
+    const commit = parseCommit(commitObj.data);
+    const reader = mapReader(objects);
+    const entries = await listTree(reader, commit.tree);
+    return makeSnapshot({
+      repo: this.url,
+      branch,
+      commit: commitInfo(oid, commit, commitUrl(this.url, oid)),
+      tree: commit.tree,
+      reader,
+      entries,
+    });
+  }
+
+  /** Branch name, tag, full ref or commit id → the ref to remember, the branch label and the commit to want. */
+  private resolveRef(
+    refs: readonly RemoteRef[],
+    wanted: string | undefined,
+  ): { ref: string; branch: string; oid: string } {
+    const byName = new Map(refs.map((r) => [r.ref, r]));
+    const pick = (r: RemoteRef, branch: string) => ({ ref: r.ref, branch, oid: r.peeled ?? r.oid });
+    if (wanted === undefined) {
+      const head = byName.get('HEAD');
+      const target = head?.target ? byName.get(head.target) : undefined;
+      if (target && head?.target) return pick(target, head.target.replace(/^refs\/heads\//, ''));
+      const same = head && refs.find((r) => r.ref.startsWith('refs/heads/') && r.oid === head.oid);
+      if (same) return pick(same, same.ref.replace(/^refs\/heads\//, ''));
+      throw new SourceError(Reason.EmptyRepository, `${this.url} has no default branch (HEAD points to no commit)`);
+    }
+    for (const name of [`refs/heads/${wanted}`, `refs/tags/${wanted}`, wanted]) {
+      const r = byName.get(name);
+      if (r && name !== 'HEAD') return pick(r, wanted.replace(/^refs\/(heads|tags)\//, ''));
+    }
+    if (/^[0-9a-f]{40}$/i.test(wanted)) return { ref: wanted.toLowerCase(), branch: wanted, oid: wanted.toLowerCase() };
+    throw new SourceError(Reason.RefNotFound, `branch or tag '${wanted}' not found in ${this.url}`, { field: 'ref' });
+  }
+
+  private async download(
+    oid: string,
+    state: CacheState,
+    authorization: string | undefined,
+    signal: AbortSignal,
+  ): Promise<Map<string, GitObject>> {
+    const cachedHeads = [...new Set(state.heads.values())].filter((h) => state.objects.has(h));
+    const body = uploadPackRequest({
+      wants: [oid],
+      haves: cachedHeads,
+      shallows: cachedHeads,
+      depth: 1,
+      capabilities,
+    });
+    const res = await send({
+      url: `${this.url}/git-upload-pack`,
+      method: 'POST',
+      headers: {
+        'content-type': 'application/x-git-upload-pack-request',
+        accept: 'application/x-git-upload-pack-result',
+        'user-agent': 'git/lambda-gitops',
+        ...(authorization ? { authorization } : {}),
+      },
+      body,
+      signal,
+    });
+    if (res.statusCode !== 200) throw new Errors.HttpError(res.statusCode, res.statusMessage, '');
+    const { pack } = parseUploadPackResponse(res.body);
+    return readPack(pack, { get: (id) => state.objects.get(id) });
+  }
+
+  private toSourceError(err: unknown, ref: string | undefined, timedOutAfter: number | undefined): SourceError {
+    if (err instanceof SourceError) return err;
+    const cause = { cause: err };
+    if (timedOutAfter !== undefined) {
+      return new SourceError(Reason.FetchFailed, `fetching ${this.url} timed out after ${timedOutAfter} ms`, {
+        retryable: true,
+        ...cause,
+      });
+    }
+    if (err instanceof TransportError) {
+      return new SourceError(Reason.FetchFailed, `fetching ${this.url}: ${err.message}`, { retryable: true, ...cause });
+    }
+    if (err instanceof Errors.HttpError) {
+      const status = err.data.statusCode;
+      if (status === 404) return new SourceError(Reason.RepositoryNotFound, `repository ${this.url} not found`, cause);
+      if (status === 401 || status === 403) {
+        return new SourceError(
+          Reason.AuthFailed,
+          `authentication to ${this.url} failed (HTTP ${status}); check the token and its access to the repository`,
+          cause,
+        );
+      }
+      const retryable = status >= 500 || status === 429 || status === 408;
+      return new SourceError(Reason.FetchFailed, `fetching ${this.url} failed: HTTP ${status}`, {
+        retryable,
+        ...cause,
+      });
+    }
+    if (err instanceof Errors.SmartHttpError) {
+      return new SourceError(Reason.RepositoryNotFound, `${this.url} is not a Git smart HTTP endpoint`, cause);
+    }
+    if (err instanceof RemoteError && /not our ref/.test(err.message)) {
+      return new SourceError(Reason.RefNotFound, `commit ${ref} is not available from ${this.url}`, {
+        field: 'ref',
+        ...cause,
+      });
+    }
+    if (err instanceof PackError || err instanceof ProtocolError || err instanceof RemoteError) {
+      return new SourceError(Reason.FetchFailed, `fetching ${this.url}: ${err.message}`, { retryable: true, ...cause });
+    }
+    const message = err instanceof Error ? err.message : String(err);
+    return new SourceError(Reason.FetchFailed, `fetching ${this.url}: ${message}`, { retryable: true, ...cause });
+  }
+
+  private objects(): ReadonlyMap<string, GitObject> {
+    return (this.state ?? loadCache(this.key, this.options.cacheDir)).objects;
+  }
+
+  async isAncestor(ancestor: string, descendant: string, signal?: AbortSignal): Promise<boolean | undefined> {
+    return isAncestorIn(mapReader(this.objects()), ancestor, descendant, signal);
+  }
+
+  async readSignature(sha: string): Promise<{ signature?: string; payload: string }> {
+    const obj = this.objects().get(sha);
+    if (obj?.type !== 'commit') {
+      throw new SourceError(Reason.RefNotFound, `commit ${sha} has not been fetched from ${this.url}`);
+    }
+    return splitSignature(obj.data);
+  }
+}
