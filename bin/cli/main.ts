@@ -1,0 +1,203 @@
+import { stringify } from 'yaml';
+import { loadRepoConfig } from '../../shared/config/load.ts';
+import type { EngineDeps } from '../../shared/engine/deps.ts';
+import { checkDrift, type DriftReport } from '../../shared/engine/drift.ts';
+import { computePlan, hasChanges, hasErrors } from '../../shared/engine/plan.ts';
+import { statusRows } from '../../shared/engine/status.ts';
+import { sync } from '../../shared/engine/sync.ts';
+import { ConfigError, type GitOpsError, Reason, toGitOpsError } from '../../shared/errors.ts';
+import { consoleLogger } from '../../shared/log.ts';
+import type { Logger, StateStore } from '../../shared/ports.ts';
+import { renderStacks } from '../../shared/render/render.ts';
+import { localDeps } from '../../shared/runtime/local-deps.ts';
+import { type CliOptions, COMMANDS, parseCli, USAGE } from './args.ts';
+import {
+  formatDrift,
+  formatPlan,
+  formatRendered,
+  formatStatus,
+  formatSync,
+  planJson,
+  type Style,
+  syncJson,
+} from './format.ts';
+import { awsDepsFor, awsStateFor } from './target-aws.ts';
+
+/** Runs one CLI invocation and returns the exit code. Errors never escape as stack traces unless --verbose. */
+export async function main(argv: readonly string[], io: Io = processIo()): Promise<number> {
+  let options: CliOptions | undefined;
+  try {
+    options = parseCli(argv);
+    if (options.help || options.command === 'help') {
+      io.out(USAGE);
+      return options.command === 'help' && !options.help && argv.length > 0 ? 2 : 0;
+    }
+    if (!(COMMANDS as readonly string[]).includes(options.command)) {
+      throw new ConfigError(
+        Reason.InvalidConfig,
+        `unknown command "${options.command}" (commands: ${COMMANDS.join(', ')})`,
+      );
+    }
+    return await run(options, io);
+  } catch (err) {
+    const error = toGitOpsError(err);
+    io.err(`error: ${error.describe()}\n`);
+    if (options?.verbose && err instanceof Error && err.stack) io.err(`${err.stack}\n`);
+    return 2;
+  }
+}
+
+export interface Io {
+  out(text: string): void;
+  err(text: string): void;
+  readonly color: boolean;
+  readonly env: NodeJS.ProcessEnv;
+}
+
+function processIo(): Io {
+  return {
+    out: (t) => process.stdout.write(t),
+    err: (t) => process.stderr.write(t),
+    color: Boolean(process.stdout.isTTY) && !process.env.NO_COLOR,
+    env: process.env,
+  };
+}
+
+async function run(o: CliOptions, io: Io): Promise<number> {
+  const style: Style = { color: io.color };
+  const logger = consoleLogger({ level: o.verbose ? 'debug' : 'warn' });
+  switch (o.command) {
+    case 'render':
+      return render(o, io, logger);
+    case 'plan': {
+      const deps = await depsFor(o, io, logger);
+      const plan = await computePlan(deps, selection(o));
+      reportEntryErrors(plan.entries, io);
+      io.out(
+        o.output === 'json'
+          ? `${JSON.stringify(planJson(plan), null, 2)}\n`
+          : o.output === 'yaml'
+            ? stringify(planJson(plan))
+            : formatPlan(plan, style),
+      );
+      return hasErrors(plan) ? 2 : hasChanges(plan) ? 1 : 0;
+    }
+    case 'sync': {
+      const deps = await depsFor(o, io, logger);
+      if (o.dryRun) {
+        const plan = await computePlan(deps, selection(o));
+        reportEntryErrors(plan.entries, io);
+        io.out(o.output === 'json' ? `${JSON.stringify(planJson(plan), null, 2)}\n` : formatPlan(plan, style));
+        return hasErrors(plan) ? 2 : 0;
+      }
+      const report = await sync(deps, { ...selection(o), ...(o.approve ? { approve: true } : {}) });
+      reportEntryErrors(report.plan.entries, io);
+      io.out(o.output === 'json' ? `${JSON.stringify(syncJson(report), null, 2)}\n` : formatSync(report, style));
+      return report.failed.length ? 2 : 0;
+    }
+    case 'status': {
+      if (o.web) {
+        const { serveStatusPage } = await import('../../shared/runtime/status-server.ts');
+        const state = await stateFor(o, io);
+        await serveStatusPage({ state, port: o.port, logger, out: (t) => io.out(t) });
+        return 0;
+      }
+      const state = await stateFor(o, io);
+      const rows = statusRows(await state.listStacks());
+      io.out(
+        o.output === 'json'
+          ? `${JSON.stringify(rows, null, 2)}\n`
+          : o.output === 'yaml'
+            ? stringify(rows)
+            : formatStatus(rows, style),
+      );
+      return 0;
+    }
+    case 'drift': {
+      const deps = await depsFor(o, io, logger);
+      const report: DriftReport = await checkDrift(deps, { ...selection(o), resources: o.resources });
+      io.out(o.output === 'json' ? `${JSON.stringify(report, null, 2)}\n` : formatDrift(report, style));
+      for (const e of report.errors) io.err(`error: ${e.key}: ${e.message}\n`);
+      return report.errors.length ? 2 : report.outOfSync.length || report.drifted.length ? 1 : 0;
+    }
+    case 'dev': {
+      const { startDevRuntime } = await import('../../shared/runtime/dev.ts');
+      const runtime = await startDevRuntime({
+        repo: o.repo ?? '.',
+        stateDir: o.state,
+        port: o.port,
+        intervalMs: o.interval,
+        demo: o.demo,
+        logger: consoleLogger({ level: o.verbose ? 'debug' : 'info' }),
+        color: io.color,
+        out: (t) => io.out(t),
+        env: io.env,
+        ...(o.region ? { defaultRegion: o.region } : {}),
+      });
+      await runtime.closed;
+      return 0;
+    }
+  }
+  throw new ConfigError(Reason.InvalidConfig, `unknown command "${o.command}"`);
+}
+
+function selection(o: CliOptions) {
+  return {
+    ...(o.ref ? { ref: o.ref } : {}),
+    environments: o.env,
+    stacks: o.stack,
+    ...(o.deploymentFile ? { deploymentFile: o.deploymentFile } : {}),
+  };
+}
+
+function requireRepo(o: CliOptions): string {
+  if (!o.repo) {
+    throw new ConfigError(
+      Reason.InvalidConfig,
+      `gitops ${o.command} needs a <repo>: a local path or an http(s) Git URL`,
+      {
+        field: '<repo>',
+      },
+    );
+  }
+  return o.repo;
+}
+
+async function depsFor(o: CliOptions, io: Io, logger: Logger): Promise<EngineDeps> {
+  const repo = requireRepo(o);
+  if (o.target === 'aws') return awsDepsFor(o, repo, logger, io.env);
+  return localDeps({
+    repo,
+    stateDir: o.state,
+    logger,
+    color: Boolean(io.color),
+    ...(o.region ? { defaultRegion: o.region } : {}),
+  });
+}
+
+async function stateFor(o: CliOptions, io: Io): Promise<StateStore> {
+  if (o.target === 'aws') return awsStateFor(o, io.env);
+  const { FolderStateStore } = await import('../../shared/adapters/local/index.ts');
+  return new FolderStateStore(o.state);
+}
+
+/** `render` needs no state store: it shows the whole desired state, not what changed. */
+async function render(o: CliOptions, io: Io, logger: Logger): Promise<number> {
+  const deps = localDeps({ repo: requireRepo(o), stateDir: o.state, logger, console: false });
+  const snapshot = await deps.source.fetch(o.ref ? { ref: o.ref } : {});
+  const config = await loadRepoConfig(snapshot, {
+    defaultRegion: o.region ?? deps.defaultRegion,
+    ...(o.deploymentFile ? { deploymentFile: o.deploymentFile } : {}),
+  });
+  const outcome = await renderStacks(snapshot, config, {
+    ...(o.env.length ? { environments: [...o.env] } : {}),
+    ...(o.stack.length ? { stacks: [...o.stack] } : {}),
+  });
+  for (const failure of outcome.errors) io.err(`error: ${failure.key}: ${failure.error.describe()}\n`);
+  io.out(formatRendered(outcome.rendered, o.output));
+  return outcome.errors.length ? 2 : 0;
+}
+
+function reportEntryErrors(entries: readonly { key: string; error?: GitOpsError }[], io: Io) {
+  for (const e of entries) if (e.error) io.err(`error: ${e.key}: ${e.error.describe()}\n`);
+}

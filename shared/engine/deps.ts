@@ -1,0 +1,25 @@
+import type { Applier, Clock, DriftDetector, EventSink, Logger, Source, StateStore } from '../ports.ts';
+
+/** The ports one engine run needs. Built at the edge (CLI, local runtime, Lambda handler) and passed in. */
+export interface EngineDeps {
+  readonly source: Source;
+  readonly state: StateStore;
+  readonly applier: Applier;
+  readonly drift: DriftDetector;
+  readonly events: EventSink;
+  readonly clock: Clock;
+  readonly logger: Logger;
+  /** Region for repositories that name none (zero-configuration mode). */
+  readonly defaultRegion: string;
+}
+
+/** Which part of the repository a run looks at: the CLI's selectors. */
+export interface Selection {
+  /** Branch, tag or commit. @default the default branch */
+  readonly ref?: string;
+  readonly environments?: readonly string[];
+  readonly stacks?: readonly string[];
+  /** Render one CloudFormation Git sync deployment file of the repository, ignoring `gitops.yaml`. */
+  readonly deploymentFile?: string;
+  readonly signal?: AbortSignal;
+}

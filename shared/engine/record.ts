@@ -1,0 +1,91 @@
+import type { GitOpsError } from '../errors.ts';
+import type { AttemptRecord, ChangeSummary, HistoryRecord, RenderedStack, StackState } from '../model.ts';
+import { emptyChanges } from '../model.ts';
+import { sanitize } from '../sanitize.ts';
+
+/** A state record for a rendered stack, keeping everything the previous record knew that still holds. */
+export function stateFor(rendered: RenderedStack, previous: StackState | undefined, at: string): StackState {
+  return {
+    key: rendered.key,
+    stack: rendered.stack,
+    environment: rendered.environment,
+    stackName: rendered.stackName,
+    region: rendered.region,
+    repo: rendered.repo,
+    branch: rendered.branch,
+    sync: previous?.sync ?? 'Pending',
+    drift: previous?.drift ?? { status: 'NotChecked', resources: [] },
+    health: previous?.health ?? 'Unknown',
+    dependsOn: rendered.dependsOn,
+    syncPolicy: rendered.syncPolicy,
+    ...(rendered.role ? { role: rendered.role } : {}),
+    ...(previous?.lastApplied ? { lastApplied: previous.lastApplied } : {}),
+    ...(previous?.lastAttempted ? { lastAttempted: previous.lastAttempted } : {}),
+    ...(previous?.headRevision ? { headRevision: previous.headRevision } : {}),
+    updatedAt: at,
+  };
+}
+
+export function attempt(
+  rendered: Pick<RenderedStack, 'revision' | 'hash'>,
+  result: AttemptRecord['result'],
+  reason: string,
+  message: string,
+  at: string,
+): AttemptRecord {
+  return { revision: rendered.revision, hash: rendered.hash, at, result, reason, message: sanitize(message) };
+}
+
+export function historyRecord(
+  rendered: RenderedStack,
+  startedAt: string,
+  finishedAt: string,
+  result: AttemptRecord['result'],
+  reason: string,
+  message: string,
+  extra: { changes?: ChangeSummary; changeSetId?: string } = {},
+): HistoryRecord {
+  return {
+    key: rendered.key,
+    id: `${rendered.revision.slice(0, 12)}-${rendered.hash.slice(0, 12)}-${Date.parse(startedAt).toString(36)}`,
+    revision: rendered.revision,
+    commit: rendered.commit,
+    startedAt,
+    finishedAt,
+    result,
+    reason,
+    message: sanitize(message),
+    changes: extra.changes ?? emptyChanges(),
+    hash: rendered.hash,
+    ...(extra.changeSetId ? { changeSetId: extra.changeSetId } : {}),
+  };
+}
+
+/** The detail fields every event about a rendered stack carries. */
+export function stackDetail(rendered: RenderedStack) {
+  return {
+    repo: rendered.repo,
+    branch: rendered.branch,
+    stack: rendered.stack,
+    environment: rendered.environment,
+    stackName: rendered.stackName,
+    region: rendered.region,
+    revision: rendered.revision,
+    commit: rendered.commit,
+  };
+}
+
+/** The same fields from a state record, for events that have no rendered stack (drift, prune). */
+export function stateDetail(state: StackState) {
+  return {
+    repo: state.repo,
+    branch: state.branch,
+    stack: state.stack,
+    environment: state.environment,
+    stackName: state.stackName,
+    region: state.region,
+    ...(state.lastApplied ? { revision: state.lastApplied.revision, commit: state.lastApplied.commit } : {}),
+  };
+}
+
+export const errorMessage = (error: GitOpsError): string => error.describe();

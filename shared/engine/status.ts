@@ -1,0 +1,53 @@
+import type { StackState } from '../model.ts';
+
+/** One row of `gitops status` and of the status page's overview. */
+export interface StatusRow {
+  readonly key: string;
+  readonly stack: string;
+  readonly environment: string;
+  readonly stackName: string;
+  readonly region: string;
+  readonly sync: StackState['sync'];
+  readonly drift: StackState['drift']['status'];
+  readonly driftedResources: number;
+  readonly health: StackState['health'];
+  readonly appliedRevision?: string;
+  readonly commitUrl?: string;
+  readonly lastResult?: string;
+  readonly lastReason?: string;
+  readonly lastMessage?: string;
+  readonly lastTime?: string;
+}
+
+export function statusRows(states: readonly StackState[]): StatusRow[] {
+  return [...states]
+    .sort((a, b) => a.environment.localeCompare(b.environment) || a.stack.localeCompare(b.stack))
+    .map((s) => ({
+      key: s.key,
+      stack: s.stack,
+      environment: s.environment,
+      stackName: s.stackName,
+      region: s.region,
+      sync: s.sync,
+      drift: s.drift.status,
+      driftedResources: s.drift.resources.length,
+      health: s.health,
+      ...(s.lastApplied ? { appliedRevision: s.lastApplied.revision } : {}),
+      ...(s.lastApplied?.commit.url ? { commitUrl: s.lastApplied.commit.url } : {}),
+      ...(s.lastAttempted
+        ? {
+            lastResult: s.lastAttempted.result,
+            lastReason: s.lastAttempted.reason,
+            lastMessage: s.lastAttempted.message,
+            lastTime: s.lastAttempted.at,
+          }
+        : {}),
+    }));
+}
+
+/** Counts per sync status, for the top of the status page and the CLI summary. */
+export function countBy<T extends string>(rows: readonly StatusRow[], pick: (r: StatusRow) => T): Record<T, number> {
+  const out = {} as Record<T, number>;
+  for (const row of rows) out[pick(row)] = (out[pick(row)] ?? 0) + 1;
+  return out;
+}

@@ -1,0 +1,71 @@
+import { createHash } from 'node:crypto';
+import { homedir } from 'node:os';
+import { join, resolve } from 'node:path';
+import {
+  ConsoleEventSink,
+  EnvSecrets,
+  FanoutEventSink,
+  FolderStateStore,
+  LocalApplier,
+  LocalDriftDetector,
+} from '../adapters/local/index.ts';
+import { systemClock } from '../clock.ts';
+import type { EngineDeps } from '../engine/deps.ts';
+import type { EventSink, Logger, Secrets } from '../ports.ts';
+import { openSource } from '../source/index.ts';
+
+export interface LocalDepsOptions {
+  /** A local repository path or an http(s) Git URL. */
+  readonly repo: string;
+  /** The state folder. @default `.gitops` */
+  readonly stateDir: string;
+  readonly logger: Logger;
+  /** Extra sinks next to the console (the local runtime's live feed). */
+  readonly sinks?: readonly EventSink[];
+  /** Print events on the console. @default true */
+  readonly console?: boolean;
+  readonly color?: boolean;
+  readonly defaultRegion?: string;
+  readonly secrets?: Secrets;
+}
+
+/**
+ * The embedded default: state in a folder, events on the console and in `<state>/events.jsonl`, secrets from the
+ * environment, and the `local` applier that records the desired state as applied. No AWS needed.
+ */
+export function localDeps(options: LocalDepsOptions): EngineDeps & { secrets: Secrets } {
+  const stateDir = resolve(options.stateDir);
+  const secrets = options.secrets ?? new EnvSecrets();
+  const sinks: EventSink[] = [...(options.sinks ?? [])];
+  sinks.unshift(
+    new ConsoleEventSink({
+      ...(options.console === false ? { out: devNull() } : { out: process.stderr }),
+      jsonlPath: join(stateDir, 'events.jsonl'),
+      color: options.color ?? false,
+    }),
+  );
+  return {
+    source: openSource(options.repo, {
+      cacheDir: cacheDirFor(options.repo),
+      token: () => secrets.get('git-token'),
+    }),
+    state: new FolderStateStore(stateDir),
+    applier: new LocalApplier(),
+    drift: new LocalDriftDetector(),
+    events: sinks.length === 1 ? (sinks[0] as EventSink) : new FanoutEventSink(...sinks),
+    clock: systemClock,
+    logger: options.logger,
+    defaultRegion: options.defaultRegion ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? 'us-east-1',
+    secrets,
+  };
+}
+
+/** Fetched repositories are cached per URL so the next fetch only transfers new objects. */
+export function cacheDirFor(repo: string): string {
+  const base = process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache');
+  return join(base, 'lambda-gitops', createHash('sha256').update(repo).digest('hex').slice(0, 16));
+}
+
+function devNull() {
+  return { write: () => true } as unknown as NodeJS.WritableStream;
+}
