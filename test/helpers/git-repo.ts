@@ -105,3 +105,35 @@ export function yamlTree(files: number, folders: number, salt = ''): Record<stri
   }
   return out;
 }
+
+/** Every requested object's bytes as `git cat-file --batch` prints them. */
+export function catFileBatch(genv: GitEnv, dir: string, oids: readonly string[]): Map<string, Buffer> {
+  const out = git(genv, dir, ['cat-file', '--batch'], `${oids.join('\n')}\n`);
+  const objects = new Map<string, Buffer>();
+  let pos = 0;
+  while (pos < out.length) {
+    const eol = out.indexOf(0x0a, pos);
+    const [oid, type, size] = out.toString('latin1', pos, eol).split(' ');
+    if (type === 'missing' || !oid || !size) throw new Error(`object ${oid} is missing`);
+    const start = eol + 1;
+    objects.set(oid, out.subarray(start, start + Number(size)));
+    pos = start + Number(size) + 1;
+  }
+  return objects;
+}
+
+/**
+ * Files of about 3 KB that change a few lines per commit: packs of this history are mostly delta chains.
+ */
+export function deltaRichVersion(files: number, version: number): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (let f = 0; f < files; f++) {
+    const lines: string[] = [];
+    for (let l = 0; l < 100; l++) {
+      const touched = (l + f) % 10 === version % 10;
+      lines.push(`line ${l} of file ${f}: ${touched ? `version ${version}` : 'stable content here'}`);
+    }
+    out[`dir-${f % 4}/file-${f}.txt`] = `${lines.join('\n')}\n`;
+  }
+  return out;
+}
