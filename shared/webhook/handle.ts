@@ -1,0 +1,111 @@
+/**
+ * The whole HTTP behaviour of the webhook endpoint, shared by the Lambda (Function URL) and `gitops dev`. Answers fast
+ * (verify, hand off, 202) and never throws: every outcome is a small JSON answer, and nothing of the request body, the
+ * signature or the secret is ever echoed (oversized and malformed payloads crashed ArgoCD's endpoint, CVE-2024-40634).
+ *
+ *   405  not a POST
+ *   413  body over `maxBytes` (declared Content-Length or actual length)
+ *   401  signature missing or wrong          500  no secret configured on our side
+ *   400  valid signature, unusable payload
+ *   200  {"ignored": reason}  ping, tag push, branch deletion, other event types
+ *   200  {"duplicate": id}    a delivery id already handled
+ *   202  {"accepted": id}     after `onPush` resolved
+ *   500  {"error": "Internal"} anything unexpected (logged, sanitized)
+ */
+import { GitOpsError, Reason, WebhookError } from '../errors.ts';
+import type { Logger } from '../ports.ts';
+import { registerSecret } from '../sanitize.ts';
+import type { DeliveryDedupe } from './dedupe.ts';
+import { parsePush } from './parse.ts';
+import type { Push, WebhookRequest } from './types.ts';
+import { verifyDelivery } from './verify.ts';
+
+export const DEFAULT_MAX_BYTES = 1024 * 1024;
+
+export interface WebhookDeps {
+  /** The shared secret; read per delivery so a rotated secret applies without a restart. */
+  readonly secret: () => Promise<string | undefined>;
+  readonly dedupe: DeliveryDedupe;
+  /** @default 1 MiB */
+  readonly maxBytes?: number;
+  /** Hands the push on (enqueue, start a sync). A rejection answers 500 and the delivery id is forgotten. */
+  readonly onPush: (push: Push) => Promise<void>;
+  readonly logger: Logger;
+}
+
+export interface WebhookResponse {
+  readonly status: number;
+  readonly body: string;
+}
+
+export async function handleWebhook(
+  req: WebhookRequest & { readonly method?: string },
+  deps: WebhookDeps,
+): Promise<WebhookResponse> {
+  try {
+    return await handle(req, deps);
+  } catch (err) {
+    if (err instanceof WebhookError) {
+      const fields = { status: err.status, reason: err.reason };
+      if (err.status >= 500) deps.logger.error(`webhook refused: ${err.message}`, fields);
+      else deps.logger.warn(`webhook refused: ${err.message}`, fields);
+      return answer(err.status, { error: err.reason, message: err.message });
+    }
+    deps.logger.error('webhook failed', { error: err });
+    return answer(500, { error: Reason.Internal, message: 'internal error' });
+  }
+}
+
+async function handle(req: WebhookRequest & { readonly method?: string }, deps: WebhookDeps): Promise<WebhookResponse> {
+  // A caller that does not pass the method (an adapter for a POST-only route) is taken to have received a POST.
+  const method = (req.method ?? 'POST').toUpperCase();
+  if (method !== 'POST') {
+    return answer(405, { error: 'MethodNotAllowed', message: 'use POST' });
+  }
+  const maxBytes = deps.maxBytes ?? DEFAULT_MAX_BYTES;
+  const declared = Number(req.headers['content-length']);
+  if ((Number.isFinite(declared) && declared > maxBytes) || req.body.length > maxBytes) {
+    throw new WebhookError(Reason.PayloadTooLarge, 413, `the body is larger than ${maxBytes} bytes`, {
+      field: 'content-length',
+    });
+  }
+  const secret = (await deps.secret()) ?? '';
+  // Whatever supplied it, the secret is masked from here on (a log line quoting an error must not carry it).
+  registerSecret(secret);
+  const provider = await verifyDelivery(req, secret);
+  const delivery = parsePush(provider, req.headers, req.body);
+  if (delivery.kind === 'ignored') {
+    deps.logger.info(`webhook ignored: ${delivery.reason}`, { provider, deliveryId: delivery.deliveryId });
+    return answer(200, { ignored: delivery.reason });
+  }
+  if (deps.dedupe.seen(delivery.deliveryId)) {
+    deps.logger.info('webhook duplicate delivery', { provider, deliveryId: delivery.deliveryId });
+    return answer(200, { duplicate: delivery.deliveryId });
+  }
+  try {
+    await deps.onPush(delivery);
+  } catch (err) {
+    // Not handed on: let the forge's (or a person's) redelivery through instead of calling it a duplicate.
+    deps.dedupe.forget(delivery.deliveryId);
+    deps.logger.error('webhook push could not be handed on', {
+      provider,
+      deliveryId: delivery.deliveryId,
+      error: err,
+    });
+    const retryable = err instanceof GitOpsError && err.retryable;
+    return answer(retryable ? 503 : 500, {
+      error: retryable ? 'Unavailable' : Reason.Internal,
+      message: 'internal error',
+    });
+  }
+  deps.logger.info(`webhook accepted: push to ${delivery.branch} at ${delivery.after.slice(0, 7)}`, {
+    provider,
+    deliveryId: delivery.deliveryId,
+    repo: delivery.repoName,
+  });
+  return answer(202, { accepted: delivery.deliveryId });
+}
+
+function answer(status: number, body: Record<string, string>): WebhookResponse {
+  return { status, body: JSON.stringify(body) };
+}
