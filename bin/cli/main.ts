@@ -21,7 +21,6 @@ import {
   type Style,
   syncJson,
 } from './format.ts';
-import { awsDepsFor, awsStateFor } from './target-aws.ts';
 
 /** Runs one CLI invocation and returns the exit code. Errors never escape as stack traces unless --verbose. */
 export async function main(argv: readonly string[], io: Io = processIo()): Promise<number> {
@@ -99,7 +98,7 @@ async function run(o: CliOptions, io: Io): Promise<number> {
       if (o.web) {
         const { serveStatusPage } = await import('../../shared/runtime/status-server.ts');
         const state = await stateFor(o, io);
-        await serveStatusPage({ state, port: o.port, logger, out: (t) => io.out(t) });
+        await serveStatusPage({ state, port: o.port, logger, out: (t: string) => io.out(t) });
         return 0;
       }
       const state = await stateFor(o, io);
@@ -165,7 +164,11 @@ function requireRepo(o: CliOptions): string {
 
 async function depsFor(o: CliOptions, io: Io, logger: Logger): Promise<EngineDeps> {
   const repo = requireRepo(o);
-  if (o.target === 'aws') return awsDepsFor(o, repo, logger, io.env);
+  if (o.target === 'aws') {
+    // Loaded only for --target aws: the local loop never pays for the AWS SDK.
+    const { awsDepsFor } = await import('./target-aws.ts');
+    return awsDepsFor(o, repo, logger, io.env);
+  }
   return localDeps({
     repo,
     stateDir: o.state,
@@ -176,7 +179,10 @@ async function depsFor(o: CliOptions, io: Io, logger: Logger): Promise<EngineDep
 }
 
 async function stateFor(o: CliOptions, io: Io): Promise<StateStore> {
-  if (o.target === 'aws') return awsStateFor(o, io.env);
+  if (o.target === 'aws') {
+    const { awsStateFor } = await import('./target-aws.ts');
+    return awsStateFor(o, io.env);
+  }
   const { FolderStateStore } = await import('../../shared/adapters/local/index.ts');
   return new FolderStateStore(o.state);
 }

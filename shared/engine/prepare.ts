@@ -27,6 +27,8 @@ export async function prepare(deps: EngineDeps, selection: Selection): Promise<P
   const outcome = await renderStacks(snapshot, config, {
     ...(selection.environments?.length ? { environments: [...selection.environments] } : {}),
     ...(selection.stacks?.length ? { stacks: [...selection.stacks] } : {}),
+    // A commit named by its SHA is on no branch: every environment is rendered from it, whatever branch it follows.
+    ...(isCommitSha(snapshot.branch) ? { ignoreBranch: true } : {}),
     // Only stacks whose input blobs changed since they were applied are rendered again (a monorepo push that
     // touches one stack renders one stack). A stack that belongs to another repository is never "unchanged".
     previous: (key) => {
@@ -37,3 +39,5 @@ export async function prepare(deps: EngineDeps, selection: Selection): Promise<P
   });
   return { snapshot, config, outcome, states };
 }
+
+const isCommitSha = (ref: string) => /^[0-9a-f]{40}([0-9a-f]{24})?$/.test(ref);

@@ -73,7 +73,7 @@ describe('sync on the bundled example (3 environments, 5 stacks)', () => {
 
     const report = await sync(repo.deps, {});
 
-    expect(report.failed.sort()).toEqual(['dev/data', 'prod/data', 'staging/data']);
+    expect([...report.failed].sort()).toEqual(['dev/data', 'prod/data', 'staging/data']);
     expect(report.results.filter((r) => r.outcome === 'Applied').map((r) => r.key).sort()).toEqual([
       'dev/queue',
       'prod/queue',
@@ -121,7 +121,7 @@ describe('sync on the bundled example (3 environments, 5 stacks)', () => {
     repo.edit('gitops.yaml', '    prune: false\n', '    prune: true\n', 'Prune by default');
     repo.clearEvents();
     const report = await sync(repo.deps, {});
-    expect(report.pruned.sort()).toEqual(['staging/monitoring']);
+    expect([...report.pruned].sort()).toEqual(['staging/monitoring']);
     expect(await repo.state.getStack('staging/monitoring')).toBeUndefined();
     // prod sets its own syncPolicy with prune: false
     expect(await repo.state.getStack('prod/monitoring')).toBeDefined();
