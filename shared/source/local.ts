@@ -5,6 +5,7 @@
  */
 import * as fs from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
+import { inflateSync } from 'node:zlib';
 import git from 'isomorphic-git';
 import { Reason, SourceError } from '../errors.ts';
 import type { FetchOptions, RepoSnapshot, Source } from '../ports.ts';
@@ -12,6 +13,10 @@ import { isAncestorIn } from './history.ts';
 import type { GitObject, ObjectType } from './objects.ts';
 import { splitSignature } from './objects.ts';
 import { type AsyncObjectReader, commitInfo, listTree, makeSnapshot, readCommit } from './snapshot.ts';
+
+function isObjectType(type: string | undefined): type is ObjectType {
+  return type === 'blob' || type === 'tree' || type === 'commit' || type === 'tag';
+}
 
 /** The git directory of `path`: `<path>/.git` (a folder, or a file pointing elsewhere), or `path` itself if bare. */
 function findGitdir(path: string): string | undefined {
@@ -39,6 +44,8 @@ export class LocalSource implements Source {
     this.path = resolve(path);
     this.reader = {
       read: async (oid) => {
+        const loose = this.readLoose(oid);
+        if (loose) return loose;
         try {
           const res = await git.readObject({ fs, gitdir: this.gitdir(), oid, format: 'content', cache: this.cache });
           const data = res.object as Uint8Array;
@@ -52,6 +59,25 @@ export class LocalSource implements Source {
         }
       },
     };
+  }
+
+  /**
+   * A loose object read directly (one file read and one inflate): isomorphic-git makes several file-system calls per
+   * object, which dominates reading a repository whose recent commits are not packed yet.
+   */
+  private readLoose(oid: string): GitObject | undefined {
+    let raw: Buffer;
+    try {
+      raw = inflateSync(fs.readFileSync(join(this.gitdir(), 'objects', oid.slice(0, 2), oid.slice(2))));
+    } catch (err) {
+      if (err instanceof SourceError) throw err;
+      return undefined;
+    }
+    const nul = raw.indexOf(0);
+    const [type, size] = raw.toString('latin1', 0, nul).split(' ');
+    const data = raw.subarray(nul + 1);
+    if (!isObjectType(type) || Number(size) !== data.length) return undefined;
+    return { type, data };
   }
 
   private gitdir(): string {
