@@ -1,0 +1,87 @@
+/**
+ * The contract between the CDK stack and the Lambda functions: the environment variables the stack sets, the SSM
+ * parameter names it grants, and the metric names its alarms watch. The functions read the same constants, so this
+ * file must stay free of aws-cdk-lib imports (it is bundled into every function).
+ */
+
+/** Environment variables the stack sets on the functions. Each function gets only the ones it needs. */
+export const FunctionEnv = {
+  /** Name of the custom EventBridge bus every lambda-gitops event goes to. */
+  busName: 'GITOPS_BUS_NAME',
+  /** Name of the S3 bucket holding `state/`, `history/` and `rendered/`. */
+  stateBucket: 'GITOPS_STATE_BUCKET',
+  /** Key prefix inside the state bucket ('' for the bucket root, otherwise ends with `/`). */
+  statePrefix: 'GITOPS_STATE_PREFIX',
+  /** SSM Parameter Store prefix (starts with `/`, no trailing `/`); the names below are appended after a `/`. */
+  secretsPrefix: 'GITOPS_SECRETS_PREFIX',
+  /** JSON array of {@link RepositoryEnv}: the repositories and branches this installation syncs. */
+  repositories: 'GITOPS_REPOSITORIES',
+  /** ARN of the role CloudFormation assumes for managed stacks in the installation's own account. */
+  cfnServiceRoleArn: 'GITOPS_CFN_SERVICE_ROLE_ARN',
+  /** Every managed stack's name starts with this; the functions' CloudFormation rights are scoped to it. */
+  stackNamePrefix: 'GITOPS_STACK_NAME_PREFIX',
+  /** ARN of the SNS alerts topic (KMS encrypted). */
+  alertsTopicArn: 'GITOPS_ALERTS_TOPIC_ARN',
+  /** GitHub REST API base URL for commit statuses (GitHub Enterprise Server differs). */
+  githubApiUrl: 'GITOPS_GITHUB_API_URL',
+  /** `true` when a Slack incoming-webhook URL is stored under {@link SecretName.slackWebhookUrl}. */
+  slack: 'GITOPS_SLACK',
+  /** `true` when commit statuses are posted to GitHub with the token under {@link SecretName.githubToken}. */
+  githubStatus: 'GITOPS_GITHUB_STATUS',
+  /** URL of the apply FIFO queue: the sync function sends Apply Requested here itself, see {@link ApplyQueueMessage}. */
+  applyQueueUrl: 'GITOPS_APPLY_QUEUE_URL',
+  /** Seconds one apply may take before it must give up (below the apply function's timeout). */
+  applyTimeoutSeconds: 'GITOPS_APPLY_TIMEOUT_SECONDS',
+  powertoolsServiceName: 'POWERTOOLS_SERVICE_NAME',
+  powertoolsMetricsNamespace: 'POWERTOOLS_METRICS_NAMESPACE',
+} as const;
+export type FunctionEnvName = (typeof FunctionEnv)[keyof typeof FunctionEnv];
+
+/** One element of `GITOPS_REPOSITORIES`. */
+export interface RepositoryEnv {
+  readonly name: string;
+  readonly url: string;
+  readonly branch: string;
+  readonly provider: GitProvider;
+}
+export type GitProvider = 'github' | 'gitlab' | 'bitbucket' | 'codecommit' | 'generic';
+
+/**
+ * Names of the SecureString parameters below `GITOPS_SECRETS_PREFIX`. The operator creates them
+ * (`aws ssm put-parameter --type SecureString`); the stack only grants `ssm:GetParameter` on them.
+ */
+export const SecretName = {
+  webhookSecret: 'webhook-secret',
+  gitToken: 'git-token',
+  slackWebhookUrl: 'slack-webhook-url',
+  githubToken: 'github-token',
+} as const;
+export type SecretName = (typeof SecretName)[keyof typeof SecretName];
+
+/** The full parameter name of a secret: `/lambda-gitops` + `webhook-secret` → `/lambda-gitops/webhook-secret`. */
+export const secretParameterName = (prefix: string, name: SecretName): string => `${prefix}/${name}`;
+
+/** EMF metrics the functions publish (Powertools Metrics) and the stack alarms on. */
+export const Metrics = {
+  namespace: 'LambdaGitOps',
+  /** Dimension Powertools adds to every metric, valued with `POWERTOOLS_SERVICE_NAME`. */
+  serviceDimension: 'service',
+  /** Count, one per failed sync or apply. */
+  syncFailed: 'SyncFailed',
+  /** Count of stacks found drifted by one drift run (a gauge: publish it on every run, 0 included). */
+  driftedStacks: 'DriftedStacks',
+} as const;
+
+/**
+ * How the sync function hands work to the apply function. EventBridge rule targets take one static
+ * MessageGroupId per target, and stacks are only known after rendering, so per-stack FIFO groups cannot come
+ * from a bus rule: the sync function calls `SendMessage` on `GITOPS_APPLY_QUEUE_URL` itself, with
+ * `MessageGroupId` = the stack key (`environment/stack`) and the body an Apply Requested event (the same
+ * JSON shape EventBridge delivers: `source`, `detail-type`, `detail`). It still publishes Apply Requested to
+ * the bus for the record; no rule forwards that event to the queue, so nothing is applied twice.
+ */
+export interface ApplyQueueMessage {
+  readonly source: string;
+  readonly 'detail-type': string;
+  readonly detail: Readonly<Record<string, unknown>>;
+}
