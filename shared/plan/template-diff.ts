@@ -4,8 +4,9 @@
  * property changes replace a resource). The local applier's preview is exactly this; the engine also uses it to show a
  * plan before an AWS change set exists.
  *
- * The library is loaded on first use: it pulls in the whole resource specification (about 60 ms to import and 300 ms
- * more on the first diff), and the webhook Lambda, which never diffs, must not pay for that on a cold start.
+ * The library is loaded on first use: measured on Node 20 here, importing it takes 65-80 ms and the first diff another
+ * 350-420 ms (it loads the resource specification), later diffs about 1 ms. The webhook Lambda, which never diffs,
+ * must not pay that on a cold start, so nothing imports the library at module load.
  */
 import { createRequire } from 'node:module';
 import { Writable } from 'node:stream';
