@@ -28,14 +28,18 @@ const iamRoleArn = z
  * `1.10` stays "1.10"); a list becomes the comma-separated form CloudFormation expects for CommaDelimitedList.
  */
 const parameterValue = z
-  .union([z.string(), z.number(), z.boolean(), z.array(z.union([z.string(), z.number()]))])
+  .union([z.string(), z.number(), z.boolean(), z.array(z.union([z.string(), z.number()]))], {
+    error: 'a parameter value must be a string, a number, a boolean or a list of them',
+  })
   .transform((v) => (Array.isArray(v) ? v.join(',') : String(v)))
   .describe(
     'A value; "ssm:/path" reads an SSM parameter at deploy time, "output:<stack>.<Output>" takes a dependency\'s output',
   );
 export const parameterMap = z.record(z.string().min(1), parameterValue).describe('CloudFormation parameter values');
 
-const tagValue = z.union([z.string(), z.number(), z.boolean()]).transform((v) => String(v));
+const tagValue = z
+  .union([z.string(), z.number(), z.boolean()], { error: 'a tag value must be a string' })
+  .transform((v) => String(v));
 export const tagMap = z.record(z.string().min(1), tagValue).describe('Stack tags (at most 50, keys not starting aws:)');
 
 const stackNamePattern = z
@@ -141,7 +145,11 @@ const environmentSchema = z.strictObject({
 
 const notificationSchema = z.strictObject({
   events: z
-    .array(z.union([z.enum(Object.values(DetailType) as [string, ...string[]]), z.literal('*')]))
+    .array(
+      z.union([z.enum(Object.values(DetailType) as [string, ...string[]]), z.literal('*')], {
+        error: `not an event; use one of ${Object.values(DetailType).join(', ')} or "*"`,
+      }),
+    )
     .min(1)
     .describe('Event detail-types to send ("*": all)'),
   severity: z.enum(['info', 'warning', 'error']).optional().describe('Only events of at least this severity'),
