@@ -44,13 +44,15 @@ export function localDeps(options: LocalDepsOptions): EngineDeps & { secrets: Se
       color: options.color ?? false,
     }),
   );
+  const state = new FolderStateStore(stateDir);
   return {
     source: openSource(options.repo, {
       cacheDir: cacheDirFor(options.repo),
       token: () => secrets.get('git-token'),
     }),
-    state: new FolderStateStore(stateDir),
-    applier: new LocalApplier(),
+    state,
+    // The applier reads earlier rendered stacks from the store, so termination protection holds across processes.
+    applier: new LocalApplier({ store: state }),
     drift: new LocalDriftDetector(),
     events: sinks.length === 1 ? (sinks[0] as EventSink) : new FanoutEventSink(...sinks),
     clock: systemClock,

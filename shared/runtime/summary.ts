@@ -15,8 +15,17 @@ export function formatSyncSummary(report: SyncReport, style: { color: boolean })
     lines.push(
       c(r.outcome === 'Failed' ? 31 : 32, `  ${r.outcome.padEnd(10)} ${r.key} → ${entry?.stackName ?? ''}: ${what}`),
     );
-    const diff = entry?.preview?.diffText?.trimEnd();
-    if (diff && r.outcome === 'Applied') lines.push(...diff.split('\n').map((l) => `      ${l}`));
+    if (r.outcome !== 'Applied') continue;
+    if (entry?.action === 'create') {
+      // A new stack's diff is its whole template: list what it creates; `gitops plan` shows the full diff.
+      const resources = entry.rendered?.template.Resources ?? {};
+      for (const id of r.result?.changes.added ?? []) {
+        lines.push(c(32, `      + ${resources[id]?.Type ?? ''} ${id}`));
+      }
+    } else {
+      const diff = entry?.preview?.diffText?.trimEnd();
+      if (diff) lines.push(...diff.split('\n').map((l) => `      ${l}`));
+    }
   }
   for (const e of report.plan.entries) {
     if (e.action === 'error') lines.push(c(31, `  Failed     ${e.key}: ${e.message}`));
