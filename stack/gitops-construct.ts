@@ -291,6 +291,9 @@ export class GitOps extends Construct {
 
   constructor(scope: Construct, id: string, props: GitOpsProps = {}) {
     super(scope, id);
+    // Access logs are delivered through a bucket policy, not the deprecated LogDeliveryWrite ACL, whatever the
+    // app's feature flags say: context set here is seen by every child, and must be set before any child exists.
+    this.node.setContext('@aws-cdk/aws-s3:serverAccessLogsUseBucketPolicy', true);
     const stack = Stack.of(this);
     const config = validate(props, stack);
     this.busName = config.busName;
@@ -888,6 +891,7 @@ export class GitOps extends Construct {
       encryption: s3.BucketEncryption.S3_MANAGED,
       enforceSSL: true,
       blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
+      objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
       removalPolicy,
       lifecycleRules: [{ id: 'expire', expiration: Duration.days(90) }],
     });
