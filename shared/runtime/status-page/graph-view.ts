@@ -23,11 +23,12 @@ function svg(graph: EnvironmentGraph, index: number): Html {
     return html`<path class="edge" d="M${e.x1} ${e.y1} C${mid} ${e.y1} ${mid} ${e.y2} ${e.x2 - 2} ${e.y2}" marker-end="url(#${arrow})"/>`;
   });
   const nodes = graph.nodes.map(
-    (n) => html`<a href="${n.href}" class="node n-${n.sync}"><title>${n.stack}: ${n.sync}${
-      n.dependsOn.length ? `, depends on ${n.dependsOn.join(', ')}` : ''
-    }</title><rect x="${n.x}" y="${n.y}" width="${nodeWidth}" height="${nodeHeight}" rx="6"/><text x="${n.x + 10}" y="${
-      n.y + 17
-    }" class="name">${truncate(n.stack, 22)}</text><text x="${n.x + 10}" y="${n.y + 32}" class="state">${SYMBOL[n.sync] ?? ''} ${n.sync}</text></a>`,
+    (n) =>
+      html`<a href="${n.href}" class="node n-${n.sync}"><title>${n.stack}: ${n.sync}${
+        n.dependsOn.length ? `, depends on ${n.dependsOn.join(', ')}` : ''
+      }</title><rect x="${n.x}" y="${n.y}" width="${nodeWidth}" height="${nodeHeight}" rx="6"/><text x="${n.x + 10}" y="${
+        n.y + 17
+      }" class="name">${truncate(n.stack, 22)}</text><text x="${n.x + 10}" y="${n.y + 32}" class="state">${SYMBOL[n.sync] ?? ''} ${n.sync}</text></a>`,
   );
   return html`<svg role="group" aria-labelledby="${titleId}" width="${graph.width}" height="${graph.height}" viewBox="0 0 ${graph.width} ${graph.height}" xmlns="http://www.w3.org/2000/svg">
 <title id="${titleId}">Dependency graph of ${graph.environment}: ${graph.nodes.length} stacks, ${graph.edges.length} dependencies</title>

@@ -21,7 +21,7 @@ import type { Logger, StateStore } from '../../ports.ts';
 import { renderGraph } from './graph-view.ts';
 import type { Html } from './html.ts';
 import { feedItem, type PageContext } from './layout.ts';
-import { graphLayout, overview, parseStackPath, type PlanView, planView } from './model.ts';
+import { graphLayout, overview, type PlanView, parseStackPath, planView } from './model.ts';
 import { countsHtml, renderOverview, rowHtml, shownText } from './overview-view.ts';
 import { allowedHost, isLoopbackPeer, isSameOrigin, newToken, SECURITY_HEADERS, tokenMatches } from './security.ts';
 import { renderNotFound, renderStackPage } from './stack-view.ts';
@@ -323,9 +323,7 @@ export class StatusPage {
         const row = byKey.get(key);
         return { key, html: row ? rowHtml(row).value : null };
       });
-      s.res.write(
-        frame('rows', { rows, counts: countsHtml(view).value, shown: shownText(view) }),
-      );
+      s.res.write(frame('rows', { rows, counts: countsHtml(view).value, shown: shownText(view) }));
     }
   }
 

@@ -2,8 +2,9 @@
  * The status page's model: pure functions from stored state to what the page shows (rows, counts, filters, the
  * dependency graph's layout). No I/O and no HTML here, so every rule of the page can be tested without a server.
  */
-import { type StatusRow, statusRows } from '../../engine/status.ts';
+
 import type { Plan } from '../../engine/plan.ts';
+import { type StatusRow, statusRows } from '../../engine/status.ts';
 import type { ChangeSummary, StackKey, StackState, SyncStatus } from '../../model.ts';
 
 export const SYNC_STATUSES: readonly SyncStatus[] = ['Synced', 'OutOfSync', 'Progressing', 'Failed', 'Pending'];
@@ -69,7 +70,9 @@ export function overview(states: readonly StackState[], params: URLSearchParams)
   const environments = [...new Set(states.map((s) => s.environment))].sort();
   const filter = parseFilter(params, environments);
   const all = statusRows(states).map(toOverviewRow);
-  const inEnvironment = all.filter((r) => matches(r, { ...(filter.environment ? { environment: filter.environment } : {}) }));
+  const inEnvironment = all.filter((r) =>
+    matches(r, { ...(filter.environment ? { environment: filter.environment } : {}) }),
+  );
   return {
     filter,
     environments,

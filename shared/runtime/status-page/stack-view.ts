@@ -79,13 +79,14 @@ function driftSection(s: StackState): Html {
 <tbody>${drifted.map((r) => {
     const diffs = r.differences.length ? r.differences : [{ path: '', kind: r.status === 'DELETED' ? 'deleted' : '' }];
     return diffs.map(
-      (d, i) => html`<tr>${
-        i === 0
-          ? html`<th scope="row" rowspan="${diffs.length}">${r.logicalId}<span class="sub">${r.type}${r.physicalId ? ` · ${r.physicalId}` : ''}</span></th><td rowspan="${diffs.length}">${r.status}</td>`
-          : ''
-      }<td><code>${d.path}</code></td><td><code>${'expected' in d ? (d.expected ?? '') : ''}</code></td><td><code>${
-        'actual' in d ? (d.actual ?? '') : ''
-      }</code></td><td>${d.kind}</td></tr>`,
+      (d, i) =>
+        html`<tr>${
+          i === 0
+            ? html`<th scope="row" rowspan="${diffs.length}">${r.logicalId}<span class="sub">${r.type}${r.physicalId ? ` · ${r.physicalId}` : ''}</span></th><td rowspan="${diffs.length}">${r.status}</td>`
+            : ''
+        }<td><code>${d.path}</code></td><td><code>${'expected' in d ? (d.expected ?? '') : ''}</code></td><td><code>${
+          'actual' in d ? (d.actual ?? '') : ''
+        }</code></td><td>${d.kind}</td></tr>`,
     );
   })}</tbody></table></div></section>`;
 }
@@ -107,12 +108,13 @@ function historySection(history: readonly HistoryRecord[]): Html {
       ? html`<div class="table-wrap"><table><caption class="visually-hidden">The last ${history.length} sync attempts, newest first</caption>
 <thead><tr><th scope="col">Finished</th><th scope="col">Result</th><th scope="col">Revision</th><th scope="col">Changes</th><th scope="col">Message</th></tr></thead>
 <tbody>${history.map(
-          (h) => html`<tr><td>${time(h.finishedAt)}</td><td>${badge(h.result)} <span class="sub">${h.reason}</span></td><td>${revision(
-            h.revision,
-            h.commit.url,
-          )}${h.commit.message ? html`<span class="sub">${firstLine(h.commit.message)}</span>` : ''}</td><td>${changeSummaryText(
-            h.changes,
-          )}</td><td class="msg">${h.message}</td></tr>`,
+          (h) =>
+            html`<tr><td>${time(h.finishedAt)}</td><td>${badge(h.result)} <span class="sub">${h.reason}</span></td><td>${revision(
+              h.revision,
+              h.commit.url,
+            )}${h.commit.message ? html`<span class="sub">${firstLine(h.commit.message)}</span>` : ''}</td><td>${changeSummaryText(
+              h.changes,
+            )}</td><td class="msg">${h.message}</td></tr>`,
         )}</tbody></table></div>`
       : html`<p class="muted">No sync recorded yet.</p>`
   }</section>`;

@@ -1,0 +1,3 @@
+export { readEventsTail } from './events-file.ts';
+export { StatusPage, type StatusPageOptions, statusPageFor } from './handler.ts';
+export * from './model.ts';
