@@ -5,6 +5,7 @@ import type { AddressInfo } from 'node:net';
 import { join, relative, resolve } from 'node:path';
 import { MemoryEventSink } from '../adapters/local/index.ts';
 import { checkDrift } from '../engine/drift.ts';
+import { computePlan } from '../engine/plan.ts';
 import { statusRows } from '../engine/status.ts';
 import { type SyncReport, sync } from '../engine/sync.ts';
 import { GitOpsError, Reason, toGitOpsError } from '../errors.ts';
@@ -16,6 +17,7 @@ import type { PushDelivery } from '../webhook/parse.ts';
 import { demoSecret, git, prepareDemoRepo } from './demo-repo.ts';
 import { CoalescingQueue } from './keyed-queue.ts';
 import { localDeps } from './local-deps.ts';
+import { statusPageFor } from './status-page/handler.ts';
 import { formatSyncSummary } from './summary.ts';
 
 export interface DevOptions {
@@ -120,10 +122,7 @@ export async function startDevRuntime(options: DevOptions): Promise<DevRuntime> 
 
   const dedupe = new DeliveryDedupe({ max: 10_000, ttlMs: 24 * 3_600_000, clock: deps.clock });
   const onPush = async (push: PushDelivery & { kind: 'push' }) => {
-    if (branch && push.branch !== branch) {
-      say(`webhook: push to ${push.branch} ignored (watching ${branch})`);
-      return;
-    }
+    if (branch && push.branch !== branch) return { ignored: `push to ${push.branch}; watching ${branch}` };
     void runSync(`push ${push.after.slice(0, 7)} to ${push.branch} (${push.provider} delivery ${push.deliveryId})`);
   };
 
@@ -163,6 +162,18 @@ export async function startDevRuntime(options: DevOptions): Promise<DevRuntime> 
       send(res, 200, 'application/json', JSON.stringify(live.events.slice(-200)));
       return;
     }
+    // The status page (/, /stacks/…, /graph, /events, POST /sync): one per runtime, keyed on its live event sink.
+    const statusPage = statusPageFor(live, () => ({
+      mode: 'dev',
+      state: deps.state,
+      logger: options.logger,
+      live,
+      plan: ({ environment, stack, signal }) =>
+        computePlan(deps, { environments: [environment], stacks: [stack], signal }),
+      syncNow: (why) => void runSync(why),
+      server,
+    }));
+    if (await statusPage.handle(req, res)) return;
     send(res, 404, 'application/json', '{"error":"not found"}');
   }
 

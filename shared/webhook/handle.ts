@@ -28,8 +28,11 @@ export interface WebhookDeps {
   readonly dedupe: DeliveryDedupe;
   /** @default 1 MiB */
   readonly maxBytes?: number;
-  /** Hands the push on (enqueue, start a sync). A rejection answers 500 and the delivery id is forgotten. */
-  readonly onPush: (push: Push) => Promise<void>;
+  /**
+   * Hands the push on (enqueue, start a sync). A rejection answers 500 and the delivery id is forgotten; a push this
+   * installation does not follow (another repository or branch) resolves with `{ ignored: reason }` and gets 200.
+   */
+  readonly onPush: (push: Push) => Promise<void | { readonly ignored: string }>;
   readonly logger: Logger;
 }
 
@@ -83,7 +86,11 @@ async function handle(req: WebhookRequest & { readonly method?: string }, deps: 
     return answer(200, { duplicate: delivery.deliveryId });
   }
   try {
-    await deps.onPush(delivery);
+    const handed = await deps.onPush(delivery);
+    if (handed && 'ignored' in handed) {
+      deps.logger.info(`webhook push ignored: ${handed.ignored}`, { provider, deliveryId: delivery.deliveryId });
+      return answer(200, { ignored: handed.ignored });
+    }
   } catch (err) {
     // Not handed on: let the forge's (or a person's) redelivery through instead of calling it a duplicate.
     deps.dedupe.forget(delivery.deliveryId);

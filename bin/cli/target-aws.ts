@@ -1,0 +1,78 @@
+import { join } from 'node:path';
+import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
+import type { EngineDeps } from '../../shared/engine/deps.ts';
+import { ConfigError, Reason } from '../../shared/errors.ts';
+import type { Logger, StateStore } from '../../shared/ports.ts';
+import { type AwsSettings, awsDeps, awsPorts } from '../../shared/runtime/aws-deps.ts';
+import { cacheDirFor } from '../../shared/runtime/local-deps.ts';
+import type { CliOptions } from './args.ts';
+
+/** The stack `cdk deploy` creates unless told otherwise; its outputs name the bucket and the bus. */
+export const DEFAULT_INSTALLATION_STACK = 'LambdaGitOps';
+
+/** `--target aws`: the deployed installation's adapters, with the SDK's standard configuration. */
+export async function awsDepsFor(
+  o: CliOptions,
+  repo: string,
+  logger: Logger,
+  env: NodeJS.ProcessEnv,
+): Promise<EngineDeps> {
+  return awsDeps(await settingsFor(o, env, logger), repo);
+}
+
+export async function awsStateFor(o: CliOptions, env: NodeJS.ProcessEnv): Promise<StateStore> {
+  const silent: Logger = { debug() {}, info() {}, warn() {}, error() {} };
+  return awsPorts(await settingsFor(o, env, silent)).state;
+}
+
+async function settingsFor(o: CliOptions, env: NodeJS.ProcessEnv, logger: Logger): Promise<AwsSettings> {
+  const region = o.region ?? env.AWS_REGION ?? env.AWS_DEFAULT_REGION;
+  if (!region) {
+    throw new ConfigError(Reason.InvalidConfig, '--target aws needs a region: set AWS_REGION or pass --region', {
+      field: '--region',
+    });
+  }
+  let bucket = o.bucket ?? env.GITOPS_STATE_BUCKET;
+  let busName = o.bus ?? env.GITOPS_BUS_NAME;
+  if (!bucket || !busName) {
+    const outputs = await installationOutputs(o.stackOutputs ?? env.GITOPS_STACK ?? DEFAULT_INSTALLATION_STACK, region);
+    bucket ??= outputs.StateBucketName;
+    busName ??= outputs.EventBusName;
+  }
+  if (!bucket || !busName) {
+    throw new ConfigError(
+      Reason.InvalidConfig,
+      '--target aws needs --bucket and --bus (or a deployed stack to read them from)',
+      {
+        field: '--bucket',
+      },
+    );
+  }
+  return {
+    bucket,
+    busName,
+    region,
+    ...(env.GITOPS_SECRETS_PREFIX ? { secretsPrefix: env.GITOPS_SECRETS_PREFIX } : {}),
+    cacheDir: join(cacheDirFor(o.repo ?? 'aws'), 'objects'),
+    logger,
+  };
+}
+
+/** Reads the installation stack's outputs (`StateBucketName`, `EventBusName`). */
+async function installationOutputs(stackName: string, region: string): Promise<Record<string, string>> {
+  const cfn = new CloudFormationClient({ region });
+  try {
+    const res = await cfn.send(new DescribeStacksCommand({ StackName: stackName }));
+    const out: Record<string, string> = {};
+    for (const o of res.Stacks?.[0]?.Outputs ?? []) if (o.OutputKey && o.OutputValue) out[o.OutputKey] = o.OutputValue;
+    return out;
+  } catch (err) {
+    throw new ConfigError(
+      Reason.InvalidConfig,
+      `could not read the outputs of stack ${stackName} in ${region} (pass --bucket and --bus, or --stack-outputs NAME): ${(err as Error).message}`,
+      { field: '--stack-outputs', cause: err },
+    );
+  } finally {
+    cfn.destroy();
+  }
+}

@@ -1,0 +1,93 @@
+/**
+ * The drift function, on the schedule (every 15 minutes by default): for every configured repository, revision
+ * drift (branch head against the applied state) and resource drift (DetectStackDrift) of every stack, with events on
+ * transitions only, and the `DriftedStacks` gauge for the alarm.
+ */
+import { createHash } from 'node:crypto';
+import { join } from 'node:path';
+import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
+import type { Context } from 'aws-lambda';
+import type { EngineDeps } from '../shared/engine/deps.ts';
+import { checkDrift, type DriftReport } from '../shared/engine/drift.ts';
+import { toGitOpsError } from '../shared/errors.ts';
+import type { Logger } from '../shared/ports.ts';
+import { awsDeps } from '../shared/runtime/aws-deps.ts';
+import { Metrics as MetricNames, type RepositoryEnv } from '../stack/function-env.ts';
+import { type FunctionConfig, readConfig } from './lib/config.ts';
+import { deadlineSignal, functionLogger } from './lib/powertools.ts';
+
+export interface DriftHandlerDeps {
+  readonly config: FunctionConfig;
+  readonly logger: Logger;
+  engine(repo: RepositoryEnv): EngineDeps;
+  readonly metrics?: Metrics;
+  /** Stacks checked at once: DetectStackDrift is throttled per account. @default 4 */
+  readonly concurrency?: number;
+}
+
+export function driftDepsFromEnv(env: NodeJS.ProcessEnv = process.env): DriftHandlerDeps {
+  const config = readConfig(env, ['busName', 'stateBucket']);
+  const { logger } = functionLogger('drift');
+  const engines = new Map<string, EngineDeps>();
+  return {
+    config,
+    logger,
+    metrics: new Metrics({ namespace: MetricNames.namespace, serviceName: 'drift' }),
+    engine: (repo) => {
+      let deps = engines.get(repo.url);
+      if (!deps) {
+        deps = awsDeps(
+          {
+            bucket: config.bucket,
+            prefix: config.statePrefix,
+            busName: config.busName,
+            secretsPrefix: config.secretsPrefix,
+            region: config.region,
+            cacheDir: join('/tmp', 'gitops-cache', createHash('sha256').update(repo.url).digest('hex').slice(0, 16)),
+            logger,
+          },
+          repo.url,
+        );
+        engines.set(repo.url, deps);
+      }
+      return deps;
+    },
+  };
+}
+
+export function makeDriftHandler(deps: () => DriftHandlerDeps) {
+  let ready: DriftHandlerDeps | undefined;
+  return async (
+    _event: unknown,
+    context?: Context,
+  ): Promise<{ reports: Record<string, Omit<DriftReport, 'drifted'> & { drifted: string[] }> }> => {
+    ready ??= deps();
+    const d = ready;
+    const signal = deadlineSignal(context, 30_000);
+    const reports: Record<string, Omit<DriftReport, 'drifted'> & { drifted: string[] }> = {};
+    let drifted = 0;
+    let failures = 0;
+    for (const repo of d.config.repositories) {
+      try {
+        const report = await checkDrift(d.engine(repo), { ref: repo.branch, concurrency: d.concurrency ?? 4, signal });
+        drifted += report.drifted.length;
+        reports[repo.name] = { ...report, drifted: report.drifted.map((x) => x.key) };
+        d.logger.info(`drift ${repo.name}: ${report.outOfSync.length} out of sync, ${report.drifted.length} drifted`, {
+          errors: report.errors.length,
+        });
+      } catch (err) {
+        failures++;
+        d.logger.error(`drift check of ${repo.name} failed: ${toGitOpsError(err).describe()}`);
+      }
+    }
+    // A gauge, published on every run (0 included) so the alarm sees recovery too.
+    d.metrics?.addMetric(MetricNames.driftedStacks, MetricUnit.Count, drifted);
+    d.metrics?.publishStoredMetrics();
+    if (failures && failures === d.config.repositories.length) {
+      throw new Error(`drift check failed for every repository (${failures})`);
+    }
+    return { reports };
+  };
+}
+
+export const handler = makeDriftHandler(() => driftDepsFromEnv());

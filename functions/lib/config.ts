@@ -1,0 +1,85 @@
+/**
+ * The functions' configuration, read once per container from the environment the CDK stack sets
+ * (stack/function-env.ts names every variable). A missing or malformed variable is an error naming it.
+ */
+import { ConfigError, Reason } from '../../shared/errors.ts';
+import { FunctionEnv, type RepositoryEnv } from '../../stack/function-env.ts';
+
+export interface FunctionConfig {
+  readonly region: string;
+  readonly busName: string;
+  readonly bucket: string;
+  readonly statePrefix: string;
+  readonly secretsPrefix: string;
+  readonly repositories: readonly RepositoryEnv[];
+  readonly applyQueueUrl?: string;
+  readonly alertsTopicArn?: string;
+  readonly githubApiUrl: string;
+  readonly slack: boolean;
+  readonly githubStatus: boolean;
+  readonly applyTimeoutSeconds: number;
+}
+
+export function readConfig(env: NodeJS.ProcessEnv, required: readonly (keyof typeof FunctionEnv)[]): FunctionConfig {
+  for (const key of required) {
+    const name = FunctionEnv[key];
+    if (!env[name]) {
+      throw new ConfigError(Reason.InvalidConfig, `environment variable ${name} is not set`, { field: name });
+    }
+  }
+  return {
+    region: env.AWS_REGION ?? env.AWS_DEFAULT_REGION ?? 'us-east-1',
+    busName: env[FunctionEnv.busName] ?? '',
+    bucket: env[FunctionEnv.stateBucket] ?? '',
+    statePrefix: env[FunctionEnv.statePrefix] ?? '',
+    secretsPrefix: env[FunctionEnv.secretsPrefix] ?? '/lambda-gitops',
+    repositories: parseRepositories(env[FunctionEnv.repositories]),
+    ...(env[FunctionEnv.applyQueueUrl] ? { applyQueueUrl: env[FunctionEnv.applyQueueUrl] } : {}),
+    ...(env[FunctionEnv.alertsTopicArn] ? { alertsTopicArn: env[FunctionEnv.alertsTopicArn] } : {}),
+    githubApiUrl: env[FunctionEnv.githubApiUrl] || 'https://api.github.com',
+    slack: env[FunctionEnv.slack] === 'true',
+    githubStatus: env[FunctionEnv.githubStatus] === 'true',
+    applyTimeoutSeconds: Number(env[FunctionEnv.applyTimeoutSeconds] ?? 840) || 840,
+  };
+}
+
+function parseRepositories(text: string | undefined): RepositoryEnv[] {
+  if (!text) return [];
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (err) {
+    throw new ConfigError(Reason.InvalidConfig, `${FunctionEnv.repositories} is not JSON`, {
+      field: FunctionEnv.repositories,
+      cause: err,
+    });
+  }
+  if (!Array.isArray(value) || !value.every((r) => r && typeof r.url === 'string' && typeof r.branch === 'string')) {
+    throw new ConfigError(
+      Reason.InvalidConfig,
+      `${FunctionEnv.repositories} must be a list of {name, url, branch, provider}`,
+      {
+        field: FunctionEnv.repositories,
+      },
+    );
+  }
+  return value as RepositoryEnv[];
+}
+
+/** Which configured repository a push or request is about: by URL, or by `owner/name`. */
+export function findRepository(
+  repositories: readonly RepositoryEnv[],
+  ref: { readonly url?: string; readonly name?: string },
+): RepositoryEnv | undefined {
+  const norm = (u: string) =>
+    u
+      .toLowerCase()
+      .replace(/\.git$/, '')
+      .replace(/\/+$/, '');
+  return repositories.find(
+    (r) =>
+      (ref.url && norm(r.url) === norm(ref.url)) ||
+      (ref.name &&
+        (r.name.toLowerCase() === ref.name.toLowerCase() || norm(r.url).endsWith(`/${ref.name.toLowerCase()}`))),
+  );
+}

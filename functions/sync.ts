@@ -1,0 +1,133 @@
+/**
+ * The sync function, on the sync FIFO queue (one message group per repository and branch): fetch the branch (the
+ * object cache in /tmp survives between invocations of a warm container, so a push transfers only new objects),
+ * render what changed, store each rendered stack, emit `Apply Requested`, and hand each stack to the apply queue with
+ * the stack key as its FIFO group so one stack's applies never overlap while different stacks go in parallel.
+ */
+import { createHash } from 'node:crypto';
+import { join } from 'node:path';
+import { processPartialResponse, SqsFifoPartialProcessor } from '@aws-lambda-powertools/batch';
+import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
+import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
+import type { Context, SQSEvent, SQSRecord } from 'aws-lambda';
+import type { EngineDeps } from '../shared/engine/deps.ts';
+import { requestApplies } from '../shared/engine/sync.ts';
+import { toGitOpsError } from '../shared/errors.ts';
+import { DetailType, EVENT_SOURCE } from '../shared/events/catalog.ts';
+import type { Logger } from '../shared/ports.ts';
+import { awsDeps } from '../shared/runtime/aws-deps.ts';
+import { type ApplyQueueMessage, Metrics as MetricNames } from '../stack/function-env.ts';
+import { type FunctionConfig, readConfig } from './lib/config.ts';
+import { deadlineSignal, functionLogger } from './lib/powertools.ts';
+import { syncRequestsFrom } from './lib/sync-request.ts';
+
+export interface SyncHandlerDeps {
+  readonly config: FunctionConfig;
+  readonly logger: Logger;
+  /** Engine ports for a repository URL (cached per URL for the container's life). */
+  engine(repoUrl: string): EngineDeps;
+  /** Sends one message to the apply FIFO queue. */
+  sendApply(message: ApplyQueueMessage, groupId: string, dedupeId: string): Promise<void>;
+  readonly metrics?: Metrics;
+}
+
+export function syncDepsFromEnv(env: NodeJS.ProcessEnv = process.env): SyncHandlerDeps {
+  const config = readConfig(env, ['busName', 'stateBucket', 'applyQueueUrl']);
+  const { logger } = functionLogger('sync');
+  const sqs = new SQSClient({ region: config.region });
+  const engines = new Map<string, EngineDeps>();
+  return {
+    config,
+    logger,
+    metrics: new Metrics({ namespace: MetricNames.namespace, serviceName: 'sync' }),
+    engine: (repoUrl) => {
+      let deps = engines.get(repoUrl);
+      if (!deps) {
+        deps = awsDeps(
+          {
+            bucket: config.bucket,
+            prefix: config.statePrefix,
+            busName: config.busName,
+            secretsPrefix: config.secretsPrefix,
+            region: config.region,
+            cacheDir: join('/tmp', 'gitops-cache', createHash('sha256').update(repoUrl).digest('hex').slice(0, 16)),
+            logger,
+          },
+          repoUrl,
+        );
+        engines.set(repoUrl, deps);
+      }
+      return deps;
+    },
+    sendApply: async (message, groupId, dedupeId) => {
+      await sqs.send(
+        new SendMessageCommand({
+          QueueUrl: config.applyQueueUrl,
+          MessageBody: JSON.stringify(message),
+          MessageGroupId: groupId,
+          MessageDeduplicationId: dedupeId,
+        }),
+      );
+    },
+  };
+}
+
+export function makeSyncHandler(deps: () => SyncHandlerDeps) {
+  let ready: SyncHandlerDeps | undefined;
+  return async (event: SQSEvent, context?: Context) => {
+    ready ??= deps();
+    const d = ready;
+    // FIFO: after one failed message the rest of its group is returned too, so order is kept.
+    const processor = new SqsFifoPartialProcessor();
+    try {
+      return await processPartialResponse(event, (record: SQSRecord) => syncRecord(d, record, context), processor);
+    } finally {
+      d.metrics?.publishStoredMetrics();
+    }
+  };
+}
+
+async function syncRecord(d: SyncHandlerDeps, record: SQSRecord, context?: Context): Promise<void> {
+  const requests = syncRequestsFrom(record.body, d.config.repositories);
+  if (requests.length === 0) {
+    d.logger.info('sync message ignored: no configured repository and branch matches', { messageId: record.messageId });
+    return;
+  }
+  for (const request of requests) {
+    const engine = d.engine(request.repository.url);
+    d.logger.info(`sync ${request.repository.name} ${request.ref}: ${request.why}`);
+    let result: Awaited<ReturnType<typeof requestApplies>>;
+    try {
+      result = await requestApplies(engine, {
+        ref: request.ref,
+        environments: request.environments,
+        stacks: request.stacks,
+        ...(request.approve ? { approve: true } : {}),
+        signal: deadlineSignal(context),
+      });
+    } catch (err) {
+      const error = toGitOpsError(err);
+      d.metrics?.addMetric(MetricNames.syncFailed, MetricUnit.Count, 1);
+      // Already reported with a Sync Failed event. Only a fault that may pass (network, throttling) is retried;
+      // a broken repository stays broken until the next push.
+      if (error.retryable) throw error;
+      d.logger.warn(`sync of ${request.repository.name} failed: ${error.describe()}`, { reason: error.reason });
+      continue;
+    }
+    if (result.failed.length) d.metrics?.addMetric(MetricNames.syncFailed, MetricUnit.Count, result.failed.length);
+    for (const apply of result.requests) {
+      const message: ApplyQueueMessage = {
+        source: EVENT_SOURCE,
+        'detail-type': DetailType.ApplyRequested,
+        detail: { ...apply, repo: request.repository.url, branch: request.ref },
+      };
+      // Same stack, same rendered hash, same approval: one apply, however often the push is redelivered.
+      const dedupeId = createHash('sha256')
+        .update(`${apply.key}\n${apply.renderedHash}\n${apply.approve ? 'approve' : ''}`)
+        .digest('hex');
+      await d.sendApply(message, apply.key, dedupeId);
+    }
+  }
+}
+
+export const handler = makeSyncHandler(() => syncDepsFromEnv());

@@ -1,0 +1,87 @@
+/**
+ * The webhook function (Lambda Function URL, auth NONE): verify the delivery with the same code `gitops dev` uses,
+ * put one `Push Received` event on the bus, answer 202 — or 401 / 400 / 413 without echoing anything of the body.
+ * Kept small on purpose (no engine, no CloudFormation client): it must answer GitHub within 10 s from a cold start.
+ */
+import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
+import { SSMClient } from '@aws-sdk/client-ssm';
+import type { LambdaFunctionURLEvent, LambdaFunctionURLResult } from 'aws-lambda';
+import { EventBridgeSink } from '../shared/adapters/aws/events-eventbridge.ts';
+import { SsmSecrets } from '../shared/adapters/aws/secrets-ssm.ts';
+import { systemClock } from '../shared/clock.ts';
+import { DetailType } from '../shared/events/catalog.ts';
+import { emit } from '../shared/events/publish.ts';
+import type { EventSink, Logger, Secrets } from '../shared/ports.ts';
+import { DeliveryDedupe } from '../shared/webhook/dedupe.ts';
+import { handleWebhook } from '../shared/webhook/handle.ts';
+import type { Push } from '../shared/webhook/types.ts';
+import { type FunctionConfig, findRepository, readConfig } from './lib/config.ts';
+import { functionLogger } from './lib/powertools.ts';
+
+export interface WebhookHandlerDeps {
+  readonly config: FunctionConfig;
+  readonly secrets: Secrets;
+  readonly events: EventSink;
+  readonly logger: Logger;
+  /** Remembers delivery ids for the life of the container (the sync queue's deduplication covers the rest). */
+  readonly dedupe: DeliveryDedupe;
+}
+
+export function webhookDepsFromEnv(env: NodeJS.ProcessEnv = process.env): WebhookHandlerDeps {
+  const config = readConfig(env, ['busName', 'secretsPrefix']);
+  return {
+    config,
+    secrets: new SsmSecrets({ prefix: config.secretsPrefix, client: new SSMClient({ region: config.region }) }),
+    events: new EventBridgeSink({
+      eventBusName: config.busName,
+      client: new EventBridgeClient({ region: config.region }),
+    }),
+    logger: functionLogger('webhook').logger,
+    dedupe: new DeliveryDedupe({ max: 5_000, ttlMs: 3_600_000, clock: systemClock }),
+  };
+}
+
+/** Builds the handler around its ports; tests pass scripted ones, the Lambda the ones from its environment. */
+export function makeWebhookHandler(deps: () => WebhookHandlerDeps) {
+  let ready: WebhookHandlerDeps | undefined;
+  return async (event: LambdaFunctionURLEvent): Promise<LambdaFunctionURLResult> => {
+    ready ??= deps();
+    const { config, secrets, events, logger, dedupe } = ready;
+    const body = Buffer.from(event.body ?? '', event.isBase64Encoded ? 'base64' : 'utf8');
+    const answer = await handleWebhook(
+      { method: event.requestContext?.http?.method ?? 'POST', headers: lower(event.headers ?? {}), body },
+      {
+        secret: () => secrets.get('webhook-secret'),
+        dedupe,
+        logger,
+        onPush: async (push: Push) => {
+          const repo = findRepository(config.repositories, { url: push.repoUrl, name: push.repoName });
+          if (config.repositories.length > 0 && !repo)
+            return { ignored: `repository ${push.repoName} is not configured` };
+          if (repo && repo.branch !== push.branch)
+            return { ignored: `push to ${push.branch}; following ${repo.branch}` };
+          await emit(events, systemClock, DetailType.PushReceived, {
+            repo: repo?.url ?? push.repoUrl,
+            branch: push.branch,
+            revision: push.after,
+            commit: push.commit,
+            provider: push.provider,
+            deliveryId: push.deliveryId,
+            previousRevision: push.before,
+            reason: 'Push',
+            message: `push to ${push.repoName} ${push.branch} at ${push.after.slice(0, 7)}`,
+          });
+        },
+      },
+    );
+    return { statusCode: answer.status, headers: { 'content-type': 'application/json' }, body: answer.body };
+  };
+}
+
+function lower(headers: Record<string, string | undefined>): Record<string, string | undefined> {
+  const out: Record<string, string | undefined> = {};
+  for (const [k, v] of Object.entries(headers)) out[k.toLowerCase()] = v;
+  return out;
+}
+
+export const handler = makeWebhookHandler(() => webhookDepsFromEnv());
