@@ -287,6 +287,19 @@ describe('CloudFormationApplier.apply', () => {
     expect(waited).toBeLessThan(150_000);
   });
 
+  it('gives up on a change set that is never computed, deleting it (DeadlineExceeded)', async () => {
+    cfn.on(DescribeStacksCommand).resolves(stack('UPDATE_COMPLETE'));
+    cfn.on(CreateChangeSetCommand).resolves({ Id: CHANGE_SET_ID, StackId: STACK_ID });
+    cfn.on(DescribeChangeSetCommand).resolves({ Status: 'CREATE_IN_PROGRESS', ExecutionStatus: 'UNAVAILABLE' });
+    cfn.on(DeleteChangeSetCommand).resolves({});
+    const err = await applier({ changeSetTimeoutMs: 30_000 })
+      .apply({ rendered: rendered() })
+      .catch((e: unknown) => e);
+    expect(err).toMatchObject({ reason: 'DeadlineExceeded', retryable: true });
+    expect(cfn.commandCalls(DeleteChangeSetCommand)).toHaveLength(1);
+    expect(cfn.commandCalls(ExecuteChangeSetCommand)).toHaveLength(0);
+  });
+
   it('ends at once with DeadlineExceeded when the caller aborts', async () => {
     cfn.on(DescribeStacksCommand).resolves(stack('UPDATE_COMPLETE'));
     const controller = new AbortController();

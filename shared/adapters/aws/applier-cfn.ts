@@ -384,10 +384,15 @@ export class CloudFormationApplier implements Applier {
           `change set for ${ctx.stackName} (${ctx.region}) failed: ${reason}`,
         );
       }
-      await this.#pause(ctx, this.#changeSetPoll, attempt, until, () => {
-        void this.#deleteChangeSet(ctx, id);
-        return `change set for ${ctx.stackName} still ${out.Status} after ${Math.round(this.#changeSetTimeoutMs / 1000)} s`;
-      });
+      if (this.#clock.now().getTime() >= until) {
+        await this.#deleteChangeSet(ctx, id);
+        throw new ApplyError(
+          Reason.DeadlineExceeded,
+          `change set for ${ctx.stackName} still ${out.Status} after ${Math.round(this.#changeSetTimeoutMs / 1000)} s`,
+          { retryable: true },
+        );
+      }
+      await this.#pause(ctx, this.#changeSetPoll, attempt, until, () => `change set for ${ctx.stackName} timed out`);
     }
   }
 
