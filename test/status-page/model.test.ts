@@ -152,6 +152,15 @@ describe('graphLayout', () => {
     ]);
     for (const e of dev.edges) expect(e.x1).toBeLessThan(e.x2);
     expect(dev.missing).toEqual([{ key: 'dev/monitoring', dependency: 'dev/alerts' }]);
+    // network -> api skips the data column: it bows below the row instead of running through the data node.
+    const skip = dev.edges.find((e) => e.from === 'dev/network' && e.to === 'dev/api')!;
+    const lowest = Math.max(
+      ...skip.d
+        .match(/-?\d+(\.\d+)?/g)!
+        .map(Number)
+        .filter((_, i) => i % 2 === 1),
+    );
+    expect(lowest).toBeGreaterThan(skip.y1 + 20);
     expect(dev.width).toBeGreaterThan(Math.max(...dev.nodes.map((n) => n.x)));
   });
 

@@ -18,10 +18,7 @@ function svg(graph: EnvironmentGraph, index: number): Html {
   const { nodeWidth, nodeHeight } = GRAPH;
   const arrow = `arrow-${index}`;
   const titleId = `graph-title-${index}`;
-  const edges = graph.edges.map((e) => {
-    const mid = (e.x1 + e.x2) / 2;
-    return html`<path class="edge" d="M${e.x1} ${e.y1} C${mid} ${e.y1} ${mid} ${e.y2} ${e.x2 - 2} ${e.y2}" marker-end="url(#${arrow})"/>`;
-  });
+  const edges = graph.edges.map((e) => html`<path class="edge" d="${e.d}" marker-end="url(#${arrow})"/>`);
   const nodes = graph.nodes.map(
     (n) =>
       html`<a href="${n.href}" class="node n-${n.sync}"><title>${n.stack}: ${n.sync}${

@@ -255,7 +255,8 @@ export class StatusPage {
     res.writeHead(200, {
       ...SECURITY_HEADERS,
       'content-type': 'text/event-stream; charset=utf-8',
-      connection: 'keep-alive',
+      // A stream's connection is never reused: closing it with the stream lets the host server's close() finish.
+      connection: 'close',
     });
     res.write('retry: 2000\n: connected\n\n');
     const stream: Stream = { res, params };

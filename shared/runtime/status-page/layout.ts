@@ -94,6 +94,7 @@ export function page(ctx: PageContext, title: string, current: 'stacks' | 'graph
     <li><a href="/"${here('stacks')}>Stacks</a></li>
     <li><a href="/graph"${here('graph')}>Dependencies</a></li>
   </ul></nav>
+  ${ctx.mode === 'dev' ? html`<p id="live" class="muted">Live updates need JavaScript</p>` : ''}
   ${syncForm}
 </header>
 <main id="main" tabindex="-1">

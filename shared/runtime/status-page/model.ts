@@ -169,6 +169,8 @@ export interface GraphEdge {
   readonly y1: number;
   readonly x2: number;
   readonly y2: number;
+  /** The SVG path: an S-curve to the next column; an edge that skips columns bows below the row it would cross. */
+  readonly d: string;
 }
 
 export interface EnvironmentGraph {
@@ -182,7 +184,7 @@ export interface EnvironmentGraph {
   readonly missing: readonly { readonly key: StackKey; readonly dependency: StackKey }[];
 }
 
-export const GRAPH = { nodeWidth: 180, nodeHeight: 40, columnGap: 60, rowGap: 16, padding: 12 } as const;
+export const GRAPH = { nodeWidth: 180, nodeHeight: 40, columnGap: 60, rowGap: 16, padding: 12, bend: 60 } as const;
 
 /**
  * A layered layout per environment: a stack's column is its dependency depth, so every edge points right, and
@@ -238,6 +240,7 @@ function layoutEnvironment(environment: string, states: readonly StackState[]): 
   const position = new Map(nodes.map((n) => [n.key, n]));
   const edges: GraphEdge[] = [];
   const missing: { key: StackKey; dependency: StackKey }[] = [];
+  let bows = false;
   for (const s of states) {
     const to = position.get(s.key)!;
     for (const dep of s.dependsOn) {
@@ -246,14 +249,14 @@ function layoutEnvironment(environment: string, states: readonly StackState[]): 
         missing.push({ key: s.key, dependency: dep });
         continue;
       }
-      edges.push({
-        from: dep,
-        to: s.key,
-        x1: from.x + nodeWidth,
-        y1: from.y + nodeHeight / 2,
-        x2: to.x,
-        y2: to.y + nodeHeight / 2,
-      });
+      const [x1, y1, x2, y2] = [from.x + nodeWidth, from.y + nodeHeight / 2, to.x, to.y + nodeHeight / 2];
+      const skips = to.depth - from.depth > 1;
+      const mid = (x1 + x2) / 2;
+      const d = skips
+        ? `M${x1} ${y1} C${x1 + GRAPH.bend} ${y1 + GRAPH.bend} ${x2 - GRAPH.bend} ${y2 + GRAPH.bend} ${x2} ${y2}`
+        : `M${x1} ${y1} C${mid} ${y1} ${mid} ${y2} ${x2} ${y2}`;
+      edges.push({ from: dep, to: s.key, x1, y1, x2, y2, d });
+      if (skips) bows = true;
     }
   }
   const deepest = Math.max(0, ...nodes.map((n) => n.depth));
@@ -261,7 +264,12 @@ function layoutEnvironment(environment: string, states: readonly StackState[]): 
   return {
     environment,
     width: 2 * padding + (deepest + 1) * nodeWidth + deepest * columnGap,
-    height: 2 * padding + tallest * nodeHeight + Math.max(0, tallest - 1) * rowGap,
+    // A bowed edge dips about 3/4 of `bend` below its row's centre: room for it under the last row.
+    height:
+      2 * padding +
+      tallest * nodeHeight +
+      Math.max(0, tallest - 1) * rowGap +
+      (bows ? Math.ceil(0.75 * GRAPH.bend - nodeHeight / 2) : 0),
     nodes,
     edges: edges.sort((a, b) => a.from.localeCompare(b.from) || a.to.localeCompare(b.to)),
     missing,

@@ -70,7 +70,7 @@ export function renderOverview(
   const body = html`
 <h1>Stacks</h1>
 ${notice ? html`<p class="notice" role="status">${notice}</p>` : ''}
-<nav class="counts" id="counts" aria-label="Stacks by sync status">${countsHtml(view)}</nav>
+<nav class="counts" id="counts" aria-label="Stack counts">${countsHtml(view)}</nav>
 ${filterForm(view)}
 <p id="shown" aria-live="polite">${shownText(view)}</p>
 <div class="table-wrap">

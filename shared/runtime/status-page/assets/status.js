@@ -46,6 +46,14 @@
   };
 
   const source = new EventSource(`/events${location.search}`);
+  const live = document.getElementById('live');
+  if (live) live.textContent = 'Connecting…';
+  source.addEventListener('open', () => {
+    if (live) live.textContent = '● Live';
+  });
+  source.addEventListener('error', () => {
+    if (live) live.textContent = 'Reconnecting…';
+  });
 
   source.addEventListener('feed', (message) => {
     const data = JSON.parse(message.data);
