@@ -6,7 +6,6 @@ import { join, relative, resolve } from 'node:path';
 import { MemoryEventSink } from '../adapters/local/index.ts';
 import { checkDrift } from '../engine/drift.ts';
 import { computePlan } from '../engine/plan.ts';
-import { computePlan } from '../engine/plan.ts';
 import { statusRows } from '../engine/status.ts';
 import { type SyncReport, sync } from '../engine/sync.ts';
 import { GitOpsError, Reason, toGitOpsError } from '../errors.ts';
@@ -18,7 +17,6 @@ import type { PushDelivery } from '../webhook/parse.ts';
 import { demoSecret, git, prepareDemoRepo } from './demo-repo.ts';
 import { CoalescingQueue } from './keyed-queue.ts';
 import { localDeps } from './local-deps.ts';
-import { statusPageFor } from './status-page/handler.ts';
 import { statusPageFor } from './status-page/handler.ts';
 import { formatSyncSummary } from './summary.ts';
 
@@ -164,18 +162,6 @@ export async function startDevRuntime(options: DevOptions): Promise<DevRuntime> 
       send(res, 200, 'application/json', JSON.stringify(live.events.slice(-200)));
       return;
     }
-    // The status page (/, /stacks/…, /graph, /events, POST /sync): one per runtime, keyed on its live event sink.
-    const statusPage = statusPageFor(live, () => ({
-      mode: 'dev',
-      state: deps.state,
-      logger: options.logger,
-      live,
-      plan: ({ environment, stack, signal }) =>
-        computePlan(deps, { environments: [environment], stacks: [stack], signal }),
-      syncNow: (why) => void runSync(why),
-      server,
-    }));
-    if (await statusPage.handle(req, res)) return;
     // The status page (/, /stacks/…, /graph, /events, POST /sync): one per runtime, keyed on its live event sink.
     const statusPage = statusPageFor(live, () => ({
       mode: 'dev',
