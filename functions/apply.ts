@@ -5,7 +5,7 @@
  * redelivers; on the last receive they are recorded as final failures, so nothing waits silently in a DLQ.
  */
 
-import { processPartialResponse, SqsFifoPartialProcessor } from '@aws-lambda-powertools/batch';
+import { processPartialResponse, SqsFifoPartialProcessorAsync } from '@aws-lambda-powertools/batch';
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { Context, SQSEvent, SQSRecord } from 'aws-lambda';
 import { type ApplyStackRequest, applyStack } from '../shared/engine/apply-stack.ts';
@@ -85,9 +85,11 @@ export function makeApplyHandler(deps: () => ApplyHandlerDeps) {
   return async (event: SQSEvent, context?: Context) => {
     ready ??= deps();
     const d = ready;
-    const processor = new SqsFifoPartialProcessor();
+    const processor = new SqsFifoPartialProcessorAsync();
     try {
-      return await processPartialResponse(event, (record: SQSRecord) => applyRecord(d, record, context), processor);
+      return await processPartialResponse(event, (record: SQSRecord) => applyRecord(d, record, context), processor, {
+        throwOnFullBatchFailure: false,
+      });
     } finally {
       d.metrics?.publishStoredMetrics();
     }

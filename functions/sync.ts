@@ -6,7 +6,7 @@
  */
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
-import { processPartialResponse, SqsFifoPartialProcessor } from '@aws-lambda-powertools/batch';
+import { processPartialResponse, SqsFifoPartialProcessorAsync } from '@aws-lambda-powertools/batch';
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import type { Context, SQSEvent, SQSRecord } from 'aws-lambda';
@@ -78,9 +78,12 @@ export function makeSyncHandler(deps: () => SyncHandlerDeps) {
     ready ??= deps();
     const d = ready;
     // FIFO: after one failed message the rest of its group is returned too, so order is kept.
-    const processor = new SqsFifoPartialProcessor();
+    const processor = new SqsFifoPartialProcessorAsync();
     try {
-      return await processPartialResponse(event, (record: SQSRecord) => syncRecord(d, record, context), processor);
+      return await processPartialResponse(event, (record: SQSRecord) => syncRecord(d, record, context), processor, {
+        // A batch whose every message failed is reported like any other, not thrown: the same redelivery either way.
+        throwOnFullBatchFailure: false,
+      });
     } finally {
       d.metrics?.publishStoredMetrics();
     }

@@ -5,7 +5,7 @@
  */
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { SSMClient } from '@aws-sdk/client-ssm';
-import type { LambdaFunctionURLEvent, LambdaFunctionURLResult } from 'aws-lambda';
+import type { LambdaFunctionURLEvent } from 'aws-lambda';
 import { EventBridgeSink } from '../shared/adapters/aws/events-eventbridge.ts';
 import { SsmSecrets } from '../shared/adapters/aws/secrets-ssm.ts';
 import { systemClock } from '../shared/clock.ts';
@@ -27,6 +27,13 @@ export interface WebhookHandlerDeps {
   readonly dedupe: DeliveryDedupe;
 }
 
+/** The Function URL answer: always a small JSON body, never anything of the request. */
+export interface WebhookResult {
+  readonly statusCode: number;
+  readonly headers: Record<string, string>;
+  readonly body: string;
+}
+
 export function webhookDepsFromEnv(env: NodeJS.ProcessEnv = process.env): WebhookHandlerDeps {
   const config = readConfig(env, ['busName', 'secretsPrefix']);
   return {
@@ -44,7 +51,7 @@ export function webhookDepsFromEnv(env: NodeJS.ProcessEnv = process.env): Webhoo
 /** Builds the handler around its ports; tests pass scripted ones, the Lambda the ones from its environment. */
 export function makeWebhookHandler(deps: () => WebhookHandlerDeps) {
   let ready: WebhookHandlerDeps | undefined;
-  return async (event: LambdaFunctionURLEvent): Promise<LambdaFunctionURLResult> => {
+  return async (event: LambdaFunctionURLEvent): Promise<WebhookResult> => {
     ready ??= deps();
     const { config, secrets, events, logger, dedupe } = ready;
     const body = Buffer.from(event.body ?? '', event.isBase64Encoded ? 'base64' : 'utf8');

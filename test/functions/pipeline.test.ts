@@ -1,0 +1,344 @@
+/**
+ * The deployed loop, handler by handler, on real parts where they can run here: a real `git http-backend` server with
+ * token auth, a real S3-protocol server for the state, and the CloudFormation stand-in (AWS's statuses and messages)
+ * behind the real CloudFormationApplier. EventBridge and SSM answers are scripted.
+ */
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
+import { GetParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
+import type { SQSEvent, SQSRecord } from 'aws-lambda';
+import { mockClient } from 'aws-sdk-client-mock';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { makeApplyHandler } from '../../functions/apply.ts';
+import { makeDriftHandler } from '../../functions/drift.ts';
+import { readConfig } from '../../functions/lib/config.ts';
+import { makeNotifyHandler } from '../../functions/notify.ts';
+import { makeSyncHandler } from '../../functions/sync.ts';
+import { AwsClientFactory } from '../../shared/adapters/aws/clients.ts';
+import type { EngineDeps } from '../../shared/engine/deps.ts';
+import type { GitOpsEvent } from '../../shared/events/catalog.ts';
+import { MemoryDedupeStore, NotificationDeduper } from '../../shared/notify/dedupe.ts';
+import type { Clock } from '../../shared/ports.ts';
+import { awsDeps } from '../../shared/runtime/aws-deps.ts';
+import { clearMemoryCache } from '../../shared/source/index.ts';
+import type { ApplyQueueMessage } from '../../stack/function-env.ts';
+import { type S3TestServer, startS3 } from '../aws/s3-server.ts';
+import { silent } from '../engine/engine-fixture.ts';
+import { type CfnStandIn, startCfnStandIn } from '../helpers/cfn-standin.ts';
+import { commitFiles, createBareRepo, createWorkRepo, makeGitEnv, push } from '../helpers/git-repo.ts';
+import { type GitServer, startGitServer } from '../helpers/git-server.ts';
+
+const TOKEN = 'glpat-pipeline-token-canary-000001';
+const instant: Clock = { now: () => new Date(), sleep: async () => {} };
+
+const GITOPS = `defaults:
+  region: eu-west-1
+  stackName: "{env}-{stack}"
+environments:
+  - name: dev
+stacks:
+  - name: queue
+    template: templates/queue.yaml
+  - name: api
+    template: templates/api.yaml
+    dependsOn: [queue]
+    parameters:
+      QueueUrl: output:queue.QueueUrl
+`;
+const QUEUE = (timeout: number) => `Resources:
+  Work:
+    Type: AWS::SQS::Queue
+    Properties:
+      VisibilityTimeout: ${timeout}
+Outputs:
+  QueueUrl:
+    Value: !Ref Work
+`;
+const API = `Parameters:
+  QueueUrl: {Type: String}
+Resources:
+  Topic:
+    Type: AWS::SNS::Topic
+    Properties:
+      DisplayName: !Ref QueueUrl
+`;
+
+describe('the deployed loop: sync → apply → drift → notify handlers', () => {
+  const genv = makeGitEnv();
+  const root = mkdtempSync(join(tmpdir(), 'gitops-pipeline-'));
+  const work = createWorkRepo(genv, join(root, 'work'));
+  const bare = createBareRepo(genv, join(root, 'srv'), 'platform');
+  let git: GitServer;
+  let s3: S3TestServer;
+  let cfn: CfnStandIn;
+  const bus = mockClient(EventBridgeClient);
+  const ssm = mockClient(SSMClient);
+  const published: GitOpsEvent[] = [];
+  const applyQueue: { message: ApplyQueueMessage; group: string; dedupe: string }[] = [];
+  let deps: EngineDeps;
+  let url: string;
+
+  const types = () => published.map((e) => e.detailType);
+  const record = (body: string, group: string, receives = 1): SQSRecord =>
+    ({
+      messageId: `m-${Math.random().toString(36).slice(2)}`,
+      receiptHandle: 'r',
+      body,
+      attributes: {
+        ApproximateReceiveCount: String(receives),
+        MessageGroupId: group,
+        SentTimestamp: '0',
+        SenderId: 's',
+        ApproximateFirstReceiveTimestamp: '0',
+      },
+      messageAttributes: {},
+      md5OfBody: '',
+      eventSource: 'aws:sqs',
+      eventSourceARN: 'arn:aws:sqs:eu-west-1:123456789012:q.fifo',
+      awsRegion: 'eu-west-1',
+    }) as SQSRecord;
+  const sqsEvent = (...records: SQSRecord[]): SQSEvent => ({ Records: records });
+
+  const config = () =>
+    readConfig(
+      {
+        AWS_REGION: 'eu-west-1',
+        GITOPS_BUS_NAME: 'lambda-gitops',
+        GITOPS_STATE_BUCKET: 'gitops-state',
+        GITOPS_APPLY_QUEUE_URL: 'https://sqs.eu-west-1.amazonaws.com/123456789012/apply.fifo',
+        GITOPS_REPOSITORIES: JSON.stringify([{ name: 'acme/platform', url, branch: 'main', provider: 'generic' }]),
+      },
+      ['busName', 'stateBucket'],
+    );
+  const syncHandler = () =>
+    makeSyncHandler(() => ({
+      config: config(),
+      logger: silent,
+      engine: () => deps,
+      sendApply: async (message, group, dedupe) => {
+        applyQueue.push({ message, group, dedupe });
+      },
+    }));
+  const applyHandler = makeApplyHandler(() => ({ ports: deps, logger: silent }));
+  const pushReceived = () =>
+    JSON.stringify({ source: 'lambda-gitops', 'detail-type': 'Push Received', detail: { repo: url, branch: 'main' } });
+  const drainApplies = async () => {
+    const batch = applyQueue.splice(0).map((a) => record(JSON.stringify(a.message), a.group));
+    return applyHandler(sqsEvent(...batch));
+  };
+
+  beforeAll(async () => {
+    clearMemoryCache();
+    git = await startGitServer({
+      root: join(root, 'srv'),
+      auth: { username: 'x-access-token', password: TOKEN },
+      env: genv.env,
+    });
+    url = git.url('platform');
+    s3 = await startS3();
+    cfn = startCfnStandIn();
+    bus.on(PutEventsCommand).callsFake((input) => {
+      for (const e of input.Entries ?? []) {
+        published.push({
+          source: 'lambda-gitops',
+          detailType: e.DetailType,
+          time: '',
+          detail: JSON.parse(e.Detail ?? '{}'),
+        } as GitOpsEvent);
+      }
+      return {
+        FailedEntryCount: 0,
+        Entries: (input.Entries ?? []).map((_: unknown, i: number) => ({ EventId: `e-${i}` })),
+      };
+    });
+    ssm
+      .on(GetParameterCommand, { Name: '/lambda-gitops/git-token' })
+      .resolves({ Parameter: { Value: TOKEN, Type: 'SecureString' } });
+    ssm
+      .on(GetParameterCommand, { Name: '/lambda-gitops/webhook-secret' })
+      .rejects(Object.assign(new Error('ParameterNotFound'), { name: 'ParameterNotFound' }));
+    deps = awsDeps(
+      {
+        bucket: s3.bucket,
+        busName: 'lambda-gitops',
+        region: 'eu-west-1',
+        cacheDir: join(root, 'cache'),
+        logger: silent,
+        clock: instant,
+        clients: {
+          s3: s3.client(),
+          eventBridge: new EventBridgeClient({ region: 'eu-west-1' }),
+          ssm: new SSMClient({ region: 'eu-west-1' }),
+          cloudFormation: new AwsClientFactory({ clock: instant }),
+        },
+      },
+      url,
+    );
+    commitFiles(
+      genv,
+      work,
+      { 'gitops.yaml': GITOPS, 'templates/queue.yaml': QUEUE(30), 'templates/api.yaml': API },
+      'First',
+    );
+    push(genv, work, bare);
+  }, 60_000);
+
+  afterAll(async () => {
+    cfn.restore();
+    bus.restore();
+    ssm.restore();
+    await git.close();
+    await s3.close();
+  });
+
+  it('turns a push into one apply message per stack, grouped by stack key, and applies them in order', async () => {
+    const syncResult = await syncHandler()(sqsEvent(record(pushReceived(), `${url}#main`)));
+    expect(syncResult.batchItemFailures).toEqual([]);
+    expect(applyQueue.map((a) => a.group)).toEqual(['dev/queue', 'dev/api']);
+    expect(types().filter((t) => t === 'Apply Requested')).toHaveLength(2);
+
+    const applied = await drainApplies();
+
+    expect(applied.batchItemFailures).toEqual([]);
+    expect(cfn.stacks.get('dev-queue')?.status).toBe('CREATE_COMPLETE');
+    expect(cfn.stacks.get('dev-api')?.parameters).toEqual({ QueueUrl: 'dev-queue-QueueUrl' });
+    const state = (await deps.state.getStack('dev/api'))?.state;
+    expect(state?.sync).toBe('Synced');
+    expect(state?.lastApplied?.outputs).toEqual({});
+    expect((await deps.state.getStack('dev/queue'))?.state.lastApplied?.outputs).toEqual({
+      QueueUrl: 'dev-queue-QueueUrl',
+    });
+    expect(types().filter((t) => t === 'Sync Succeeded')).toHaveLength(2);
+    expect(JSON.stringify(published)).not.toContain(TOKEN);
+  });
+
+  it('treats a redelivered apply message as done: no second change set', async () => {
+    const before = cfn.calls.filter((c) => c.startsWith('CreateChangeSet')).length;
+    const rendered = (await deps.state.getStack('dev/queue'))?.state.lastApplied?.hash as string;
+    const message = {
+      source: 'lambda-gitops',
+      'detail-type': 'Apply Requested',
+      detail: { key: 'dev/queue', renderedHash: rendered },
+    };
+    const result = await applyHandler(sqsEvent(record(JSON.stringify(message), 'dev/queue', 2)));
+    expect(result.batchItemFailures).toEqual([]);
+    expect(cfn.calls.filter((c) => c.startsWith('CreateChangeSet')).length).toBe(before);
+  });
+
+  it('fails only its own message while the stack is busy, and records a final failure on the last receive', async () => {
+    commitFiles(genv, work, { 'templates/queue.yaml': QUEUE(60) }, 'Longer timeout');
+    push(genv, work, bare);
+    await syncHandler()(sqsEvent(record(pushReceived(), `${url}#main`)));
+    expect(applyQueue.map((a) => a.group)).toEqual(['dev/queue']);
+    cfn.setStatus('dev-queue', 'UPDATE_IN_PROGRESS');
+    const [pending] = applyQueue.splice(0);
+    const body = JSON.stringify(pending?.message);
+    published.length = 0;
+
+    const first = await applyHandler(sqsEvent(record(body, 'dev/queue', 1)));
+    expect(first.batchItemFailures).toHaveLength(1);
+    expect(types()).not.toContain('Sync Failed');
+    expect((await deps.state.getStack('dev/queue'))?.state.sync).toBe('Progressing');
+
+    const last = await applyHandler(sqsEvent(record(body, 'dev/queue', 5)));
+    expect(last.batchItemFailures).toEqual([]);
+    const failed = published.find((e) => e.detailType === 'Sync Failed');
+    expect(failed?.detail.reason).toBe('StackBusy');
+    const state = (await deps.state.getStack('dev/queue'))?.state;
+    expect(state?.sync).toBe('Failed');
+    expect(state?.lastApplied?.commit.message).toBe('First');
+
+    cfn.setStatus('dev-queue', 'CREATE_COMPLETE');
+    const retried = await applyHandler(sqsEvent(record(body, 'dev/queue', 1)));
+    expect(retried.batchItemFailures).toEqual([]);
+    expect((await deps.state.getStack('dev/queue'))?.state.sync).toBe('Synced');
+    expect(cfn.stacks.get('dev-queue')?.template?.Resources?.Work?.Properties).toEqual({ VisibilityTimeout: 60 });
+  });
+
+  it('names the failing resource when an update rolls back, and keeps the applied revision', async () => {
+    commitFiles(genv, work, { 'templates/queue.yaml': QUEUE(90) }, 'Even longer timeout');
+    push(genv, work, bare);
+    await syncHandler()(sqsEvent(record(pushReceived(), `${url}#main`)));
+    cfn.failNextExecution('dev-queue', 'Resource handler returned message: "Invalid value for VisibilityTimeout"');
+    published.length = 0;
+
+    await drainApplies();
+
+    const failed = published.find((e) => e.detailType === 'Sync Failed');
+    expect(failed?.detail.message).toContain('VisibilityTimeout');
+    const state = (await deps.state.getStack('dev/queue'))?.state;
+    expect(state?.sync).toBe('Failed');
+    expect(state?.lastApplied?.commit.message).toBe('Longer timeout');
+  });
+
+  it('reports resource drift once, and its resolution once', async () => {
+    const drift = makeDriftHandler(() => ({ config: config(), logger: silent, engine: () => deps }));
+    cfn.setStatus('dev-queue', 'UPDATE_ROLLBACK_COMPLETE');
+    cfn.setDrift('dev-api', [
+      {
+        StackId: cfn.stacks.get('dev-api')?.id,
+        LogicalResourceId: 'Topic',
+        PhysicalResourceId: 'arn:aws:sns:eu-west-1:123456789012:dev-api-Topic',
+        ResourceType: 'AWS::SNS::Topic',
+        StackResourceDriftStatus: 'MODIFIED',
+        PropertyDifferences: [
+          {
+            PropertyPath: '/DisplayName',
+            ExpectedValue: 'dev-queue-QueueUrl',
+            ActualValue: 'hand-edited',
+            DifferenceType: 'NOT_EQUAL',
+          },
+        ],
+        Timestamp: new Date(),
+      },
+    ]);
+    published.length = 0;
+
+    await drift({}, undefined);
+    await drift({}, undefined);
+    expect(types().filter((t) => t === 'Drift Detected')).toHaveLength(1);
+    const detected = published.find((e) => e.detailType === 'Drift Detected');
+    expect(detected?.detail.message).toContain('Topic');
+    expect((await deps.state.getStack('dev/api'))?.state.drift.status).toBe('Drifted');
+
+    cfn.setDrift('dev-api', []);
+    await drift({}, undefined);
+    expect(types().filter((t) => t === 'Drift Resolved')).toHaveLength(1);
+  });
+
+  it('sends an identical alert once and always sends the recovery', async () => {
+    const sent: string[] = [];
+    const statuses: string[] = [];
+    const notify = makeNotifyHandler(() => ({
+      alerts: [{ send: async (e) => void sent.push(`${e.detailType} ${e.detail.stack}`) }],
+      commitStatus: { send: async (e) => void statuses.push(e.detailType) },
+      deduper: new NotificationDeduper({ store: new MemoryDedupeStore(), clock: instant }),
+      logger: silent,
+    }));
+    const event = (type: string, reason: string) => ({
+      version: '0',
+      id: 'x',
+      source: 'lambda-gitops',
+      account: '123456789012',
+      time: new Date().toISOString(),
+      region: 'eu-west-1',
+      resources: [],
+      'detail-type': type,
+      detail: {
+        stack: 'queue',
+        environment: 'dev',
+        revision: 'a'.repeat(40),
+        reason,
+        severity: 'error' as const,
+        message: `queue (dev): ${type}`,
+      },
+    });
+    await notify(event('Sync Failed', 'ChangeSetFailed'));
+    await notify(event('Sync Failed', 'ChangeSetFailed'));
+    await notify(event('Sync Succeeded', 'Applied'));
+    expect(sent).toEqual(['Sync Failed queue', 'Sync Succeeded queue']);
+    expect(statuses).toEqual(['Sync Failed', 'Sync Failed', 'Sync Succeeded']);
+  });
+});
