@@ -1,4 +1,4 @@
-import type { Applier, Clock, DriftDetector, EventSink, Logger, Source, StateStore } from '../ports.ts';
+import type { Applier, Clock, DriftDetector, EventSink, Logger, Secrets, Source, StateStore } from '../ports.ts';
 
 /** The ports one engine run needs. Built at the edge (CLI, local runtime, Lambda handler) and passed in. */
 export interface EngineDeps {
@@ -11,6 +11,8 @@ export interface EngineDeps {
   readonly logger: Logger;
   /** Region for repositories that name none (zero-configuration mode). */
   readonly defaultRegion: string;
+  /** Where `signing.ssmKeys` are read from (SSM on AWS, the environment locally). */
+  readonly secrets?: Secrets;
 }
 
 /** Which part of the repository a run looks at: the CLI's selectors. */

@@ -3,6 +3,7 @@ import type { RepoConfig, StackKey, StackState } from '../model.ts';
 import type { RepoSnapshot } from '../ports.ts';
 import { type RenderOutcome, renderStacks } from '../render/render.ts';
 import type { EngineDeps, Selection } from './deps.ts';
+import { enforceSigning } from './signing.ts';
 
 /** The first steps every command shares: fetch the commit, load its configuration, render what changed. */
 export interface Prepared {
@@ -22,6 +23,13 @@ export async function prepare(deps: EngineDeps, selection: Selection): Promise<P
   const config = await loadRepoConfig(snapshot, {
     defaultRegion: deps.defaultRegion,
     ...(selection.deploymentFile ? { deploymentFile: selection.deploymentFile } : {}),
+  });
+  // Signed commits only, when the repository asks: checked before anything of the commit is rendered.
+  await enforceSigning({
+    source: deps.source,
+    commit: snapshot.commit,
+    signing: config.signing,
+    ...(deps.secrets ? { secrets: deps.secrets } : {}),
   });
   const states = new Map((await deps.state.listStacks()).map((s) => [s.key, s] as const));
   const outcome = await renderStacks(snapshot, config, {

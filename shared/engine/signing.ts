@@ -1,0 +1,142 @@
+/**
+ * Signed commits only, when the repository asks for it (`gitops.yaml` `signing: { required: true, keys, ssmKeys }`):
+ * the commit about to be rendered must carry an OpenPGP signature (git's `gpgsig` header) made by one of the trusted
+ * keys, or nothing of it is rendered or applied. Keys come from the configuration itself and from SSM parameters read
+ * through the Secrets port, so a key can be rotated without a commit.
+ *
+ * The policy and its keys are read from the commit being checked, before any template of it is rendered. A commit
+ * that changes the key list is therefore checked against the keys it brings. Keep the keys (or at least one) in SSM
+ * (`ssmKeys`) so the trust root does not live only in the repository it protects.
+ */
+import * as openpgp from 'openpgp';
+import { ConfigError, Reason, SourceError } from '../errors.ts';
+import type { CommitInfo, RepoConfig } from '../model.ts';
+import type { Secrets, Source } from '../ports.ts';
+
+export interface SigningCheck {
+  readonly source: Pick<Source, 'readSignature'>;
+  readonly commit: CommitInfo;
+  readonly signing: RepoConfig['signing'];
+  readonly secrets?: Secrets;
+}
+
+/** The key that made the signature, once verified. */
+export interface VerifiedSignature {
+  readonly keyId: string;
+  readonly fingerprint: string;
+}
+
+/**
+ * Resolves when the policy does not apply or the commit is signed by a trusted key; throws SourceError (the commit) or
+ * ConfigError (the keys) with reason `UnsignedCommit` otherwise, naming the commit and why.
+ */
+export async function enforceSigning(check: SigningCheck): Promise<VerifiedSignature | undefined> {
+  const { signing, commit } = check;
+  if (!signing?.required) return undefined;
+  const short = commit.sha.slice(0, 12);
+  if (!check.source.readSignature) {
+    throw new SourceError(
+      Reason.UnsignedCommit,
+      `commit ${short} cannot be checked: this source cannot read commit signatures, and signing.required is set`,
+      { field: 'signing' },
+    );
+  }
+  const keys = await trustedKeys(signing, check.secrets, short);
+  const { signature, payload } = await check.source.readSignature(commit.sha);
+  if (!signature) {
+    throw new SourceError(
+      Reason.UnsignedCommit,
+      `commit ${short} is not signed; signing.required accepts only commits signed by a trusted key`,
+      { field: 'signing' },
+    );
+  }
+  let parsed: openpgp.Signature;
+  try {
+    parsed = await openpgp.readSignature({ armoredSignature: signature });
+  } catch {
+    throw new SourceError(
+      Reason.UnsignedCommit,
+      `commit ${short} carries a signature that is not an OpenPGP signature (an SSH or X.509 signature?); only OpenPGP keys are trusted`,
+      { field: 'signing' },
+    );
+  }
+  const signer = parsed.getSigningKeyIDs().map((id) => id.toHex().toUpperCase());
+  const trusted = keys.filter((k) =>
+    signer.some((id) => k.getKeys().some((sub) => sub.getKeyID().toHex().toUpperCase() === id)),
+  );
+  if (trusted.length === 0) {
+    throw new SourceError(
+      Reason.UnsignedCommit,
+      `commit ${short} is signed by key ${signer.join(', ') || '(unknown)'}, which is not one of the ${keys.length} trusted key(s) in signing`,
+      { field: 'signing' },
+    );
+  }
+  const message = await openpgp.createMessage({ binary: Buffer.from(payload, 'utf8') });
+  try {
+    const result = await openpgp.verify({ message, signature: parsed, verificationKeys: trusted, format: 'binary' });
+    for (const verification of result.signatures) {
+      await verification.verified;
+      const key = trusted.find((k) => k.getKeys().some((sub) => sub.getKeyID().equals(verification.keyID)));
+      return {
+        keyId: verification.keyID.toHex().toUpperCase(),
+        fingerprint: (key?.getFingerprint() ?? '').toUpperCase(),
+      };
+    }
+  } catch (err) {
+    // openpgp's messages say what is wrong with the signature (bad, expired, revoked) and hold no secret.
+    const why = err instanceof Error ? err.message : String(err);
+    throw new SourceError(Reason.UnsignedCommit, `commit ${short} has a signature that does not verify: ${why}`, {
+      field: 'signing',
+      cause: err,
+    });
+  }
+  throw new SourceError(Reason.UnsignedCommit, `commit ${short} has no signature to verify`, { field: 'signing' });
+}
+
+async function trustedKeys(
+  signing: NonNullable<RepoConfig['signing']>,
+  secrets: Secrets | undefined,
+  short: string,
+): Promise<openpgp.PublicKey[]> {
+  const armored: { text: string; field: string }[] = signing.keys.map((text, i) => ({
+    text,
+    field: `signing.keys[${i}]`,
+  }));
+  for (const [i, name] of signing.ssmKeys.entries()) {
+    const field = `signing.ssmKeys[${i}]`;
+    if (!secrets) {
+      throw new ConfigError(
+        Reason.UnsignedCommit,
+        `commit ${short} cannot be checked: ${field} names SSM parameter ${name}, but no secrets store is configured`,
+        { file: 'gitops.yaml', field },
+      );
+    }
+    const text = await secrets.get(name);
+    if (!text) {
+      throw new ConfigError(
+        Reason.UnsignedCommit,
+        `commit ${short} cannot be checked: SSM parameter ${name} (${field}) is not set`,
+        { file: 'gitops.yaml', field },
+      );
+    }
+    armored.push({ text, field });
+  }
+  const keys: openpgp.PublicKey[] = [];
+  for (const { text, field } of armored) {
+    try {
+      for (const key of await openpgp.readKeys({ armoredKeys: text })) keys.push(key.toPublic());
+    } catch {
+      throw new ConfigError(Reason.InvalidConfig, `${field} is not an armored OpenPGP public key`, {
+        file: 'gitops.yaml',
+        field,
+      });
+    }
+  }
+  if (keys.length === 0) {
+    throw new ConfigError(Reason.UnsignedCommit, `commit ${short} cannot be checked: signing lists no trusted key`, {
+      file: 'gitops.yaml',
+      field: 'signing',
+    });
+  }
+  return keys;
+}
