@@ -17,6 +17,7 @@ import {
   type Stack,
 } from '@aws-sdk/client-cloudformation';
 import { DescribeAlarmsCommand } from '@aws-sdk/client-cloudwatch';
+import { systemClock } from '../../clock.ts';
 import { ApplyError, GitOpsError, Reason } from '../../errors.ts';
 import type { ChangeSummary, RenderedStack, StackState } from '../../model.ts';
 import { emptyChanges } from '../../model.ts';
@@ -25,7 +26,6 @@ import { errorMessage, errorName, isAbort, isTransient } from './aws-errors.ts';
 import { type BackoffPolicy, delayFor, retryThrottled } from './backoff.ts';
 import { describeChanges, hasChanges, summarizeChanges } from './change-summary.ts';
 import { AwsClientFactory, type AwsTarget, type CloudFormationClients, roleSessionName } from './clients.ts';
-import { systemClock } from './clock.ts';
 import { describeFailures, failedResources } from './stack-events.ts';
 import type { TemplateUploader } from './template-uploader.ts';
 

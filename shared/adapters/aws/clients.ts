@@ -7,10 +7,10 @@ import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
 import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { S3Client } from '@aws-sdk/client-s3';
 import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';
+import { systemClock } from '../../clock.ts';
 import { ApplyError, Reason } from '../../errors.ts';
 import type { Clock } from '../../ports.ts';
 import { errorMessage, errorName, isTransient } from './aws-errors.ts';
-import { systemClock } from './clock.ts';
 
 /** Where calls go: a region, and the role to assume there when the stack lives in another account. */
 export interface AwsTarget {

@@ -11,13 +11,13 @@ import {
   DescribeStacksCommand,
   DetectStackDriftCommand,
 } from '@aws-sdk/client-cloudformation';
+import { systemClock } from '../../clock.ts';
 import { ApplyError, GitOpsError, Reason } from '../../errors.ts';
 import type { DriftedResource, StackState } from '../../model.ts';
 import type { Clock, DriftDetector, DriftResult } from '../../ports.ts';
 import { errorMessage, errorName, isAbort, isTransient } from './aws-errors.ts';
 import { type BackoffPolicy, delayFor, retryThrottled } from './backoff.ts';
 import { AwsClientFactory, type CloudFormationClients, roleSessionName } from './clients.ts';
-import { systemClock } from './clock.ts';
 
 /** Drift detection works only in these statuses. */
 export const DRIFT_CHECKABLE = new Set([

@@ -4,12 +4,12 @@
  * through are named in a PublishFailed error.
  */
 import { EventBridgeClient, PutEventsCommand, type PutEventsRequestEntry } from '@aws-sdk/client-eventbridge';
+import { systemClock } from '../../clock.ts';
 import { GitOpsError, Reason } from '../../errors.ts';
 import type { GitOpsEvent } from '../../events/catalog.ts';
 import type { Clock, EventSink } from '../../ports.ts';
 import { errorMessage, errorName, isTransient } from './aws-errors.ts';
 import { type BackoffPolicy, delayFor } from './backoff.ts';
-import { systemClock } from './clock.ts';
 
 /** EventBridge's entry limit, 256 KB, as it counts it (Time 14 bytes, Source, DetailType, Detail, Resources). */
 export const MAX_ENTRY_BYTES = 256 * 1024;

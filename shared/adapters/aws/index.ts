@@ -1,3 +1,4 @@
+export { systemClock } from '../../clock.ts';
 export { CloudFormationApplier, type CloudFormationApplierOptions, TEMPLATE_BODY_LIMIT } from './applier-cfn.ts';
 export {
   AwsClientFactory,
@@ -7,7 +8,6 @@ export {
   type CloudFormationClients,
   roleSessionName,
 } from './clients.ts';
-export { systemClock } from './clock.ts';
 export { S3DedupeStore, type S3DedupeStoreOptions } from './dedupe-s3.ts';
 export { CloudFormationDriftDetector, type CloudFormationDriftDetectorOptions, DRIFT_CHECKABLE } from './drift-cfn.ts';
 export { EventBridgeSink, type EventBridgeSinkOptions, entrySize, MAX_ENTRY_BYTES } from './events-eventbridge.ts';

@@ -4,11 +4,11 @@
  * every webhook) and registered with `sanitize` so they never reach a log or an event.
  */
 import { GetParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
+import { systemClock } from '../../clock.ts';
 import { GitOpsError, Reason } from '../../errors.ts';
 import type { Clock, SecretName, Secrets } from '../../ports.ts';
 import { registerSecret } from '../../sanitize.ts';
 import { errorMessage, errorName, isTransient } from './aws-errors.ts';
-import { systemClock } from './clock.ts';
 
 export interface SsmSecretsOptions {
   /** @default `/lambda-gitops` */
