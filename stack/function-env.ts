@@ -64,12 +64,18 @@ export const secretParameterName = (prefix: string, name: SecretName): string =>
 /** EMF metrics the functions publish (Powertools Metrics) and the stack alarms on. */
 export const Metrics = {
   namespace: 'LambdaGitOps',
-  /** Dimension Powertools adds to every metric, valued with `POWERTOOLS_SERVICE_NAME`. */
+  /** Dimension Powertools adds to every metric: the publishing function's name (also its POWERTOOLS_SERVICE_NAME). */
   serviceDimension: 'service',
   /** Count, one per failed sync or apply. */
   syncFailed: 'SyncFailed',
   /** Count of stacks found drifted by one drift run (a gauge: publish it on every run, 0 included). */
   driftedStacks: 'DriftedStacks',
+} as const;
+
+/** Which functions publish each metric, i.e. the `service` dimension values the alarms add up. */
+export const MetricPublishers = {
+  [Metrics.syncFailed]: ['sync', 'apply'],
+  [Metrics.driftedStacks]: ['drift'],
 } as const;
 
 /**

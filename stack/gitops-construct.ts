@@ -24,6 +24,7 @@ import { DetailType, EVENT_SOURCE } from '../shared/events/catalog.ts';
 import {
   FunctionEnv,
   type GitProvider,
+  MetricPublishers,
   Metrics,
   type RepositoryEnv,
   SecretName,
@@ -195,11 +196,6 @@ export interface GitOpsProps {
    */
   readonly logRetention?: logs.RetentionDays;
   /**
-   * Powertools service name: the `service` dimension of the EMF metrics the alarms watch.
-   * @default 'lambda-gitops'
-   */
-  readonly serviceName?: string;
-  /**
    * Entry files of the functions, resolved from the project root when relative.
    * @default - `functions/<name>.ts` of this project
    */
@@ -218,7 +214,6 @@ const DEFAULTS = {
   busName: 'lambda-gitops',
   stackNamePrefix: 'gitops-',
   secretsPrefix: '/lambda-gitops',
-  serviceName: 'lambda-gitops',
   githubApiUrl: 'https://api.github.com',
 } as const;
 
@@ -451,9 +446,7 @@ export class GitOps extends Construct {
     }
 
     // ---- functions ------------------------------------------------------------------------------------------------
-    const serviceName = props.serviceName ?? DEFAULTS.serviceName;
     const common: Record<string, string> = {
-      [FunctionEnv.powertoolsServiceName]: serviceName,
       [FunctionEnv.powertoolsMetricsNamespace]: Metrics.namespace,
       NODE_OPTIONS: '--enable-source-maps',
     };
@@ -466,7 +459,8 @@ export class GitOps extends Construct {
     const fn = (name: GitOpsFunctionName, environment: Record<string, string>, reserved?: number | false) =>
       this.createFunction(name, {
         entry: config.entries[name],
-        environment: { ...common, ...environment },
+        // The service name is the function's: logs and the `service` metric dimension say which one spoke.
+        environment: { ...common, [FunctionEnv.powertoolsServiceName]: name, ...environment },
         logRetention,
         removalPolicy,
         reserved,
@@ -502,11 +496,16 @@ export class GitOps extends Construct {
       {
         [FunctionEnv.busName]: this.bus.eventBusName,
         ...state,
+        // Revision drift compares each branch head with the applied commit, so drift fetches too.
+        [FunctionEnv.secretsPrefix]: config.secretsPrefix,
+        [FunctionEnv.repositories]: repositoriesJson,
         [FunctionEnv.stackNamePrefix]: config.stackNamePrefix,
       },
       config.driftConcurrency,
     );
     const notify = fn('notify', {
+      // The dedupe record (one alert per transition) lives in the state bucket under notify/.
+      ...state,
       [FunctionEnv.alertsTopicArn]: this.alertsTopic.topicArn,
       [FunctionEnv.secretsPrefix]: config.secretsPrefix,
       [FunctionEnv.slack]: String(props.slackWebhook ?? false),
@@ -544,10 +543,12 @@ export class GitOps extends Construct {
     for (const f of [webhook, sync, apply, drift]) this.bus.grantPutEventsTo(f);
     grantSecrets(webhook, names.webhookSecret);
     grantSecrets(sync, names.gitToken);
+    grantSecrets(drift, names.gitToken);
     grantSecrets(notify, names.slackWebhookUrl, names.githubToken);
     this.grantState(sync, config.statePrefix);
     this.grantState(apply, config.statePrefix);
     this.grantState(drift, config.statePrefix);
+    this.grantState(notify, `${config.statePrefix}notify/`);
     this.applyQueue.grantSendMessages(sync);
     this.alertsTopic.grantPublish(notify);
     Validations.of(notify.role!).acknowledge({
@@ -650,12 +651,12 @@ export class GitOps extends Construct {
     }
     const codeCommitRepos = config.repositories.filter((r) => r.provider === 'codecommit');
     if (codeCommitRepos.length > 0) {
-      sync.addToRolePolicy(
-        new iam.PolicyStatement({
-          actions: ['codecommit:GitPull'],
-          resources: [...new Set(codeCommitRepos.map((r) => codeCommitArn(stack, r.url)))],
-        }),
-      );
+      const gitPull = new iam.PolicyStatement({
+        actions: ['codecommit:GitPull'],
+        resources: [...new Set(codeCommitRepos.map((r) => codeCommitArn(stack, r.url)))],
+      });
+      sync.addToRolePolicy(gitPull);
+      drift.addToRolePolicy(gitPull);
     }
 
     // ---- triggers ---------------------------------------------------------------------------------------------------
@@ -820,8 +821,8 @@ export class GitOps extends Construct {
         { description: `Messages in the ${name} dead-letter queue: inspect them, then redrive` },
       );
     }
-    const syncFailed = this.emfMetric(Metrics.syncFailed, serviceName, 'Sum');
-    const driftedStacks = this.emfMetric(Metrics.driftedStacks, serviceName, 'Maximum');
+    const syncFailed = this.emfMetric(Metrics.syncFailed, 'Sum');
+    const driftedStacks = this.emfMetric(Metrics.driftedStacks, 'Maximum');
     this.alarm('SyncFailedAlarm', syncFailed, { description: 'A sync or apply failed (see the Sync Failed event)' });
     this.alarm('DriftedStacksAlarm', driftedStacks, { description: 'Managed stacks have drifted from Git' });
 
@@ -1000,12 +1001,31 @@ export class GitOps extends Construct {
     this.alarms.push(alarm);
   }
 
-  private emfMetric(metricName: string, serviceName: string, statistic: string): cloudwatch.Metric {
-    return new cloudwatch.Metric({
-      namespace: Metrics.namespace,
-      metricName,
-      dimensionsMap: { [Metrics.serviceDimension]: serviceName },
-      statistic,
+  /**
+   * An EMF metric added up over the functions that publish it (each publishes with its own `service` dimension);
+   * FILL keeps a quiet publisher from blanking the sum.
+   */
+  private emfMetric(metricName: keyof typeof MetricPublishers, statistic: string): cloudwatch.IMetric {
+    const services = MetricPublishers[metricName];
+    const metrics = Object.fromEntries(
+      services.map((service, i) => [
+        `m${i}`,
+        new cloudwatch.Metric({
+          namespace: Metrics.namespace,
+          metricName,
+          dimensionsMap: { [Metrics.serviceDimension]: service },
+          statistic,
+          period: Duration.minutes(5),
+        }),
+      ]),
+    );
+    if (services.length === 1) return metrics['m0']!;
+    return new cloudwatch.MathExpression({
+      expression: Object.keys(metrics)
+        .map((id) => `FILL(${id}, 0)`)
+        .join(' + '),
+      usingMetrics: metrics,
+      label: metricName,
       period: Duration.minutes(5),
     });
   }

@@ -69,7 +69,7 @@ describe('functions', () => {
               provider: 'codecommit',
             },
           ]),
-          POWERTOOLS_SERVICE_NAME: 'lambda-gitops',
+          POWERTOOLS_SERVICE_NAME: 'sync',
           POWERTOOLS_METRICS_NAMESPACE: 'LambdaGitOps',
         }),
       },
@@ -305,17 +305,32 @@ describe('alerts', () => {
       AlarmActions: [{ Ref: Match.stringLikeRegexp('^GitOpsAlertsTopic') }],
       OKActions: [{ Ref: Match.stringLikeRegexp('^GitOpsAlertsTopic') }],
     });
-    for (const [metric, statistic] of [
-      [Metrics.syncFailed, 'Sum'],
-      [Metrics.driftedStacks, 'Maximum'],
-    ]) {
-      template.hasResourceProperties('AWS::CloudWatch::Alarm', {
-        Namespace: 'LambdaGitOps',
-        MetricName: metric,
-        Statistic: statistic,
-        Dimensions: [{ Name: 'service', Value: 'lambda-gitops' }],
+    // SyncFailed comes from sync and apply, each with its own service dimension: the alarm adds them up.
+    const syncFailed = (service: string) =>
+      Match.objectLike({
+        MetricStat: {
+          Metric: {
+            Namespace: 'LambdaGitOps',
+            MetricName: Metrics.syncFailed,
+            Dimensions: [{ Name: 'service', Value: service }],
+          },
+          Period: 300,
+          Stat: 'Sum',
+        },
       });
-    }
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      Metrics: Match.arrayWith([
+        Match.objectLike({ Expression: 'FILL(m0, 0) + FILL(m1, 0)' }),
+        syncFailed('sync'),
+        syncFailed('apply'),
+      ]),
+    });
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      Namespace: 'LambdaGitOps',
+      MetricName: Metrics.driftedStacks,
+      Statistic: 'Maximum',
+      Dimensions: [{ Name: 'service', Value: 'drift' }],
+    });
     template.resourcePropertiesCountIs(
       'AWS::CloudWatch::Alarm',
       { MetricName: 'ApproximateNumberOfMessagesVisible', Threshold: 1 },
@@ -330,7 +345,8 @@ describe('secrets', () => {
     template.resourceCountIs('AWS::SSM::Parameter', 0);
     const ssm = statements().filter((s) => s['Action'] === 'ssm:GetParameter');
     const arns = ssm.flatMap((s) => [s['Resource']].flat()).map((r) => JSON.stringify(r));
-    expect(arns).toHaveLength(4);
+    // webhook: its secret; sync and drift: the git token; notify: the Slack URL and the GitHub token.
+    expect(arns).toHaveLength(5);
     for (const name of ['webhook-secret', 'git-token', 'slack-webhook-url', 'github-token']) {
       expect(arns.some((a) => a.includes(`:parameter/lambda-gitops/${name}`))).toBe(true);
     }
