@@ -19,6 +19,8 @@ export interface StatusServerOptions {
   readonly port: number;
   readonly logger: Logger;
   readonly out: (text: string) => void;
+  /** Stops the server when aborted, as Ctrl-C does. */
+  readonly signal?: AbortSignal;
 }
 
 export interface StatusServer {
@@ -87,10 +89,13 @@ export async function serveStatusPage(options: StatusServerOptions): Promise<voi
   const stop = () => void server.close();
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);
+  options.signal?.addEventListener('abort', stop, { once: true });
+  if (options.signal?.aborted) stop();
   try {
     await server.closed;
   } finally {
     process.off('SIGINT', stop);
     process.off('SIGTERM', stop);
+    options.signal?.removeEventListener('abort', stop);
   }
 }

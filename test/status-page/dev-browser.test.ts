@@ -1,3 +1,4 @@
+// biome-ignore-all lint/performance/useDomNodeTextContent: Playwright's Locator.innerText is the rendered text a person sees, which is what these tests assert; it is not the DOM property.
 /**
  * The status page of `gitops dev`, end to end: a real runtime on a real Git repository, driven in headless Chromium.
  * The tests run in order and share the runtime, as one person's session would.
@@ -60,7 +61,7 @@ describe('gitops dev status page', () => {
     const api = page.locator('[id="row-prod/api"]');
     await expect.poll(() => api.locator('td').nth(1).innerText()).toContain('Synced');
     expect(await api.innerText()).toContain('prod-api');
-    expect(await page.locator('#counts').innerText()).toMatch(/6\s+All[\s\S]*6\s+✓ Synced[\s\S]*0\s+✗ Failed/);
+    expect(await page.locator('#counts').innerText()).toMatch(/6\s+All[\s\S]*6\s+Synced[\s\S]*0\s+Failed/);
     expect(await page.locator('#feed li').count()).toBeGreaterThan(0);
     await page.screenshot({ path: screenshotPath('dev-overview'), fullPage: true });
   });
@@ -106,7 +107,7 @@ describe('gitops dev status page', () => {
     await page.locator('details.graph-text summary').first().click();
     await page.screenshot({ path: screenshotPath('dev-graph'), fullPage: true });
     expect(await page.locator('details.graph-text').first().innerText()).toMatch(
-      /api\s+✓ Synced — depends on network, data/,
+      /api\s+Synced — depends on network, data/,
     );
     await page.locator('svg a.node[href="/stacks/dev/data"]').click();
     await page.waitForURL(/\/stacks\/dev\/data$/);
@@ -194,6 +195,18 @@ describe('gitops dev status page', () => {
     ).toBe(202);
     await runtime.idle();
     expect(syncs()).toBe(before + 1);
+
+    // Without JavaScript the button posts the form: same origin, the token in the body, then back to the overview.
+    const form = await fetch(`${runtime.url}/sync`, {
+      method: 'POST',
+      headers: { origin: runtime.url, 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ token }).toString(),
+      redirect: 'manual',
+    });
+    expect(form.status).toBe(303);
+    expect(form.headers.get('location')).toBe('/?sync=started');
+    await runtime.idle();
+    expect(syncs()).toBe(before + 2);
   });
 
   it('closes the runtime while a page still listens to the live stream', async () => {
