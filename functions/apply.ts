@@ -40,6 +40,7 @@ export function applyDepsFromEnv(env: NodeJS.ProcessEnv = process.env): ApplyHan
       busName: config.busName,
       secretsPrefix: config.secretsPrefix,
       region: config.region,
+      stackNamePrefix: config.stackNamePrefix,
       cacheDir: '/tmp/gitops-cache',
       logger,
       stackTimeoutMs: config.applyTimeoutSeconds * 1000,

@@ -43,6 +43,7 @@ export function driftDepsFromEnv(env: NodeJS.ProcessEnv = process.env): DriftHan
             busName: config.busName,
             secretsPrefix: config.secretsPrefix,
             region: config.region,
+            stackNamePrefix: config.stackNamePrefix,
             cacheDir: join('/tmp', 'gitops-cache', createHash('sha256').update(repo.url).digest('hex').slice(0, 16)),
             logger,
           },

@@ -50,6 +50,7 @@ export function syncDepsFromEnv(env: NodeJS.ProcessEnv = process.env): SyncHandl
             busName: config.busName,
             secretsPrefix: config.secretsPrefix,
             region: config.region,
+            stackNamePrefix: config.stackNamePrefix,
             cacheDir: join('/tmp', 'gitops-cache', createHash('sha256').update(repoUrl).digest('hex').slice(0, 16)),
             logger,
           },

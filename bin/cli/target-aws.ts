@@ -53,6 +53,7 @@ async function settingsFor(o: CliOptions, env: NodeJS.ProcessEnv, logger: Logger
     busName,
     region,
     ...(env.GITOPS_SECRETS_PREFIX ? { secretsPrefix: env.GITOPS_SECRETS_PREFIX } : {}),
+    ...(env.GITOPS_STACK_NAME_PREFIX !== undefined ? { stackNamePrefix: env.GITOPS_STACK_NAME_PREFIX } : {}),
     cacheDir: join(cacheDirFor(o.repo ?? 'aws'), 'objects'),
     logger,
   };

@@ -3,6 +3,7 @@
  * (stack/function-env.ts names every variable). A missing or malformed variable is an error naming it.
  */
 import { ConfigError, Reason } from '../../shared/errors.ts';
+import { DEFAULT_STACK_NAME_PREFIX } from '../../shared/runtime/aws-deps.ts';
 import { FunctionEnv, type RepositoryEnv } from '../../stack/function-env.ts';
 
 export interface FunctionConfig {
@@ -18,6 +19,8 @@ export interface FunctionConfig {
   readonly slack: boolean;
   readonly githubStatus: boolean;
   readonly applyTimeoutSeconds: number;
+  /** Managed stacks are named `<prefix>…`: the functions' CloudFormation rights cover only those. */
+  readonly stackNamePrefix: string;
 }
 
 export function readConfig(env: NodeJS.ProcessEnv, required: readonly (keyof typeof FunctionEnv)[]): FunctionConfig {
@@ -40,6 +43,7 @@ export function readConfig(env: NodeJS.ProcessEnv, required: readonly (keyof typ
     slack: env[FunctionEnv.slack] === 'true',
     githubStatus: env[FunctionEnv.githubStatus] === 'true',
     applyTimeoutSeconds: Number(env[FunctionEnv.applyTimeoutSeconds] ?? 840) || 840,
+    stackNamePrefix: env[FunctionEnv.stackNamePrefix] ?? DEFAULT_STACK_NAME_PREFIX,
   };
 }
 

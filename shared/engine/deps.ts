@@ -13,6 +13,8 @@ export interface EngineDeps {
   readonly defaultRegion: string;
   /** Where `signing.ssmKeys` are read from (SSM on AWS, the environment locally). */
   readonly secrets?: Secrets;
+  /** Prepended to stack names that lack it: the AWS installation's rights are scoped to `<prefix>*`. @default '' */
+  readonly stackNamePrefix?: string;
 }
 
 /** Which part of the repository a run looks at: the CLI's selectors. */

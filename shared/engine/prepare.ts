@@ -37,6 +37,7 @@ export async function prepare(deps: EngineDeps, selection: Selection): Promise<P
     ...(selection.stacks?.length ? { stacks: [...selection.stacks] } : {}),
     // A commit named by its SHA is on no branch: every environment is rendered from it, whatever branch it follows.
     ...(isCommitSha(snapshot.branch) ? { ignoreBranch: true } : {}),
+    ...(deps.stackNamePrefix ? { stackNamePrefix: deps.stackNamePrefix } : {}),
     // Only stacks whose input blobs changed since they were applied are rendered again (a monorepo push that
     // touches one stack renders one stack). A stack that belongs to another repository is never "unchanged".
     previous: (key) => {

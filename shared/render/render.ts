@@ -36,6 +36,13 @@ export interface RenderOptions {
    * @default false
    */
   readonly ignoreBranch?: boolean;
+  /**
+   * Prepended to every stack name that does not start with it already. The AWS installation only has rights on stacks
+   * named `<prefix>*` (its IAM policies and service role are scoped so), so the AWS target passes its prefix here and
+   * every render, plan and apply agrees on the real name.
+   * @default '' (names as the repository gives them)
+   */
+  readonly stackNamePrefix?: string;
 }
 
 export interface RenderFailure {
@@ -96,7 +103,9 @@ export async function renderStacks(
           template = tree.readText(inputs.templateFile).then((text) => parseTemplate(text, inputs.templateFile));
           templates.set(inputs.templateFile, template);
         }
-        outcome.rendered.push(renderOne(snapshot, config, env, spec, await template, inputs));
+        outcome.rendered.push(
+          renderOne(snapshot, config, env, spec, await template, inputs, options.stackNamePrefix ?? ''),
+        );
       } catch (err) {
         outcome.errors.push({ key, stack: spec.name, environment: env.name, error: toGitOpsError(err) });
       }
@@ -138,6 +147,7 @@ function renderOne(
   spec: StackSpec,
   template: CfnTemplate,
   inputs: Inputs,
+  stackNamePrefix: string,
 ): RenderedStack {
   const override = spec.overrides[env.name] ?? {};
   const configFile = config.mode === 'gitops.yaml' ? GITOPS_FILE : spec.declaredIn;
@@ -174,7 +184,7 @@ function renderOne(
   });
   const { tags } = mergeTags(tagLayers);
   const capabilities = inferCapabilities(resolved.template);
-  const stackName = stackNameFor(spec, env, override.stackName, config);
+  const stackName = stackNameFor(spec, env, override.stackName, config, stackNamePrefix);
   const region = override.region ?? env.region;
 
   const sent = {
@@ -222,9 +232,16 @@ function scanned(kind: ScannedValue['kind'], file: string, values: Readonly<Reco
     .map(([name, value]) => ({ kind, name, value, file }));
 }
 
-function stackNameFor(spec: StackSpec, env: EnvironmentSpec, override: string | undefined, config: RepoConfig): string {
+function stackNameFor(
+  spec: StackSpec,
+  env: EnvironmentSpec,
+  override: string | undefined,
+  config: RepoConfig,
+  prefix: string,
+): string {
   const pattern = override ?? spec.stackNamePattern ?? (config.mode === 'gitops.yaml' ? '{stack}-{env}' : '{stack}');
-  const name = pattern.replaceAll('{stack}', spec.name).replaceAll('{env}', env.name);
+  const named = pattern.replaceAll('{stack}', spec.name).replaceAll('{env}', env.name);
+  const name = named.startsWith(prefix) ? named : `${prefix}${named}`;
   const file = override !== undefined || config.mode === 'gitops.yaml' ? GITOPS_FILE : spec.declaredIn;
   if (!STACK_NAME_PATTERN.test(name) || name.length > MAX_STACK_NAME) {
     throw new ConfigError(

@@ -20,6 +20,9 @@ import { ConfigError, Reason } from '../errors.ts';
 import type { Clock, Logger, Secrets, Source } from '../ports.ts';
 import { openSource } from '../source/index.ts';
 
+/** The CDK stack's default `stackNamePrefix`: the functions only have rights on stacks named so. */
+export const DEFAULT_STACK_NAME_PREFIX = 'gitops-';
+
 export interface AwsSettings {
   /** The state bucket (`state/`, `history/`, `rendered/`, large templates under `templates/`). */
   readonly bucket: string;
@@ -33,6 +36,8 @@ export interface AwsSettings {
   readonly cacheDir: string;
   readonly logger: Logger;
   readonly clock?: Clock;
+  /** Every managed stack's name starts with this (the installation's IAM scope). @default 'gitops-' */
+  readonly stackNamePrefix?: string;
   /** How long one stack operation may take. @default 30 minutes */
   readonly stackTimeoutMs?: number;
   readonly clients?: {
@@ -86,6 +91,7 @@ export function awsPorts(settings: AwsSettings): Omit<EngineDeps, 'source'> & { 
     clock,
     logger: settings.logger,
     defaultRegion: settings.region,
+    stackNamePrefix: settings.stackNamePrefix ?? DEFAULT_STACK_NAME_PREFIX,
   };
 }
 

@@ -202,13 +202,13 @@ describe('the deployed loop: sync → apply → drift → notify handlers', () =
     const applied = await drainApplies();
 
     expect(applied.batchItemFailures).toEqual([]);
-    expect(cfn.stacks.get('dev-queue')?.status).toBe('CREATE_COMPLETE');
-    expect(cfn.stacks.get('dev-api')?.parameters).toEqual({ QueueUrl: 'dev-queue-QueueUrl' });
+    expect(cfn.stacks.get('gitops-dev-queue')?.status).toBe('CREATE_COMPLETE');
+    expect(cfn.stacks.get('gitops-dev-api')?.parameters).toEqual({ QueueUrl: 'gitops-dev-queue-QueueUrl' });
     const state = (await deps.state.getStack('dev/api'))?.state;
     expect(state?.sync).toBe('Synced');
     expect(state?.lastApplied?.outputs).toEqual({});
     expect((await deps.state.getStack('dev/queue'))?.state.lastApplied?.outputs).toEqual({
-      QueueUrl: 'dev-queue-QueueUrl',
+      QueueUrl: 'gitops-dev-queue-QueueUrl',
     });
     expect(types().filter((t) => t === 'Sync Succeeded')).toHaveLength(2);
     expect(JSON.stringify(published)).not.toContain(TOKEN);
@@ -232,7 +232,7 @@ describe('the deployed loop: sync → apply → drift → notify handlers', () =
     push(genv, work, bare);
     await syncHandler()(sqsEvent(record(pushReceived(), `${url}#main`)));
     expect(applyQueue.map((a) => a.group)).toEqual(['dev/queue']);
-    cfn.setStatus('dev-queue', 'UPDATE_IN_PROGRESS');
+    cfn.setStatus('gitops-dev-queue', 'UPDATE_IN_PROGRESS');
     const [pending] = applyQueue.splice(0);
     const body = JSON.stringify(pending?.message);
     published.length = 0;
@@ -250,18 +250,23 @@ describe('the deployed loop: sync → apply → drift → notify handlers', () =
     expect(state?.sync).toBe('Failed');
     expect(state?.lastApplied?.commit.message).toBe('First');
 
-    cfn.setStatus('dev-queue', 'CREATE_COMPLETE');
+    cfn.setStatus('gitops-dev-queue', 'CREATE_COMPLETE');
     const retried = await applyHandler(sqsEvent(record(body, 'dev/queue', 1)));
     expect(retried.batchItemFailures).toEqual([]);
     expect((await deps.state.getStack('dev/queue'))?.state.sync).toBe('Synced');
-    expect(cfn.stacks.get('dev-queue')?.template?.Resources?.Work?.Properties).toEqual({ VisibilityTimeout: 60 });
+    expect(cfn.stacks.get('gitops-dev-queue')?.template?.Resources?.Work?.Properties).toEqual({
+      VisibilityTimeout: 60,
+    });
   });
 
   it('names the failing resource when an update rolls back, and keeps the applied revision', async () => {
     commitFiles(genv, work, { 'templates/queue.yaml': QUEUE(90) }, 'Even longer timeout');
     push(genv, work, bare);
     await syncHandler()(sqsEvent(record(pushReceived(), `${url}#main`)));
-    cfn.failNextExecution('dev-queue', 'Resource handler returned message: "Invalid value for VisibilityTimeout"');
+    cfn.failNextExecution(
+      'gitops-dev-queue',
+      'Resource handler returned message: "Invalid value for VisibilityTimeout"',
+    );
     published.length = 0;
 
     await drainApplies();
@@ -275,18 +280,18 @@ describe('the deployed loop: sync → apply → drift → notify handlers', () =
 
   it('reports resource drift once, and its resolution once', async () => {
     const drift = makeDriftHandler(() => ({ config: config(), logger: silent, engine: () => deps }));
-    cfn.setStatus('dev-queue', 'UPDATE_ROLLBACK_COMPLETE');
-    cfn.setDrift('dev-api', [
+    cfn.setStatus('gitops-dev-queue', 'UPDATE_ROLLBACK_COMPLETE');
+    cfn.setDrift('gitops-dev-api', [
       {
-        StackId: cfn.stacks.get('dev-api')?.id,
+        StackId: cfn.stacks.get('gitops-dev-api')?.id,
         LogicalResourceId: 'Topic',
-        PhysicalResourceId: 'arn:aws:sns:eu-west-1:123456789012:dev-api-Topic',
+        PhysicalResourceId: 'arn:aws:sns:eu-west-1:123456789012:gitops-dev-api-Topic',
         ResourceType: 'AWS::SNS::Topic',
         StackResourceDriftStatus: 'MODIFIED',
         PropertyDifferences: [
           {
             PropertyPath: '/DisplayName',
-            ExpectedValue: 'dev-queue-QueueUrl',
+            ExpectedValue: 'gitops-dev-queue-QueueUrl',
             ActualValue: 'hand-edited',
             DifferenceType: 'NOT_EQUAL',
           },
@@ -303,7 +308,7 @@ describe('the deployed loop: sync → apply → drift → notify handlers', () =
     expect(detected?.detail.message).toContain('Topic');
     expect((await deps.state.getStack('dev/api'))?.state.drift.status).toBe('Drifted');
 
-    cfn.setDrift('dev-api', []);
+    cfn.setDrift('gitops-dev-api', []);
     await drift({}, undefined);
     expect(types().filter((t) => t === 'Drift Resolved')).toHaveLength(1);
   });
@@ -340,5 +345,25 @@ describe('the deployed loop: sync → apply → drift → notify handlers', () =
     await notify(event('Sync Succeeded', 'Applied'));
     expect(sent).toEqual(['Sync Failed queue', 'Sync Succeeded queue']);
     expect(statuses).toEqual(['Sync Failed', 'Sync Failed', 'Sync Succeeded']);
+  });
+});
+
+describe('stack names on AWS', () => {
+  it('carry the installation prefix, because its IAM rights only cover stacks named so', async () => {
+    const { renderStacks } = await import('../../shared/render/render.ts');
+    const { loadRepoConfig } = await import('../../shared/config/load.ts');
+    const { memorySnapshot } = await import('../config/memory-snapshot.ts');
+    const snapshot = memorySnapshot({
+      'gitops.yaml': GITOPS,
+      'templates/queue.yaml': QUEUE(30),
+      'templates/api.yaml': API,
+    });
+    const config = await loadRepoConfig(snapshot, { defaultRegion: 'eu-west-1' });
+    const local = await renderStacks(snapshot, config, {});
+    const aws = await renderStacks(snapshot, config, { stackNamePrefix: 'gitops-' });
+    expect(local.rendered.map((r) => r.stackName)).toEqual(['dev-queue', 'dev-api']);
+    expect(aws.rendered.map((r) => r.stackName)).toEqual(['gitops-dev-queue', 'gitops-dev-api']);
+    const already = await renderStacks(snapshot, config, { stackNamePrefix: 'dev-' });
+    expect(already.rendered.map((r) => r.stackName)).toEqual(['dev-queue', 'dev-api']);
   });
 });
