@@ -32,7 +32,7 @@ beforeAll(async () => {
       const name = `svc-${String(i).padStart(3, '0')}`;
       // Every stack depends on one or two earlier ones: a graph a few levels deep.
       const dependsOn = i === 0 ? [] : [`${env}/svc-${String(Math.floor(i / 2)).padStart(3, '0')}`];
-      const sha = (i * 2654435761).toString(16).padStart(40, '0').slice(0, 40);
+      const sha = (i * 2654435761 + 1).toString(16).padEnd(40, 'e');
       writes.push(
         store.putStack(
           state(env, name, {
