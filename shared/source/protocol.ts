@@ -46,6 +46,28 @@ export class ProtocolError extends Error {
   override readonly name = 'ProtocolError';
 }
 
+/**
+ * Whether a smart-HTTP ref advertisement (`info/refs?service=git-upload-pack`) arrived whole: every pkt-line complete
+ * and the ref list closed by its flush-pkt (after the `# service=` announcement's own flush; an empty repository sends
+ * the two flushes and nothing else). A response cut off by the network parses as "no refs" in isomorphic-git, which
+ * would otherwise pass for an empty repository.
+ */
+export function isCompleteAdvertisement(body: Uint8Array): boolean {
+  const buf = Buffer.from(body.buffer, body.byteOffset, body.byteLength);
+  let pos = 0;
+  let flushes = 0;
+  let endsWithFlush = false;
+  while (pos + 4 <= buf.length) {
+    const len = Number.parseInt(buf.toString('latin1', pos, pos + 4), 16);
+    if (Number.isNaN(len) || (len > 0 && len < 4) || pos + Math.max(len, 4) > buf.length) return false;
+    endsWithFlush = len === 0;
+    if (len === 0) flushes += 1;
+    pos += Math.max(len, 4);
+  }
+  const announced = buf.toString('latin1', 4, 14) === '# service=';
+  return pos === buf.length && endsWithFlush && flushes >= (announced ? 2 : 1);
+}
+
 export function parseUploadPackResponse(body: Buffer): UploadPackResponse {
   const shallow: string[] = [];
   const unshallow: string[] = [];

@@ -15,7 +15,13 @@ import { isoGitHttp, send, TransportError } from './http.ts';
 import { type GitObject, parseCommit, splitSignature } from './objects.ts';
 import type { SourceOptions } from './options.ts';
 import { PackError, readPack } from './pack.ts';
-import { ProtocolError, parseUploadPackResponse, RemoteError, uploadPackRequest } from './protocol.ts';
+import {
+  isCompleteAdvertisement,
+  ProtocolError,
+  parseUploadPackResponse,
+  RemoteError,
+  uploadPackRequest,
+} from './protocol.ts';
 import { type AsyncObjectReader, commitInfo, listTree, makeSnapshot } from './snapshot.ts';
 
 const capabilities = ['side-band-64k', 'thin-pack', 'ofs-delta', 'shallow', 'no-progress', 'agent=lambda-gitops/1'];
@@ -60,8 +66,25 @@ export class RemoteSource implements Source {
 
   private async fetchLocked(wanted: string | undefined, signal: AbortSignal): Promise<RepoSnapshot> {
     let authorization: string | undefined;
+    // The advertisement is kept to check it arrived whole: a cut-off one would read as an empty repository.
+    let advertisement: Uint8Array | undefined;
+    const http = isoGitHttp(signal);
     const info = await getRemoteInfo2({
-      http: isoGitHttp(signal),
+      http: {
+        request: async (req) => {
+          const res = await http.request(req);
+          const chunks: Uint8Array[] = [];
+          for await (const chunk of res.body ?? []) chunks.push(chunk);
+          const body = Buffer.concat(chunks);
+          if (res.statusCode === 200) advertisement = body;
+          return {
+            ...res,
+            body: (async function* () {
+              yield new Uint8Array(body.buffer, body.byteOffset, body.length);
+            })(),
+          };
+        },
+      },
       url: this.url,
       protocolVersion: 1,
       onAuth: async () => {
@@ -73,6 +96,11 @@ export class RemoteSource implements Source {
         return { username, password: token };
       },
     });
+    if (advertisement && !isCompleteAdvertisement(advertisement)) {
+      throw new SourceError(Reason.FetchFailed, `the ref advertisement of ${this.url} was cut off`, {
+        retryable: true,
+      });
+    }
     const refs = (info.refs ?? []) as RemoteRef[];
     if (refs.length === 0) throw new SourceError(Reason.EmptyRepository, `${this.url} has no commits yet`);
     const { ref, branch, oid } = this.resolveRef(refs, wanted);
