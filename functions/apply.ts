@@ -18,14 +18,12 @@ import { Metrics as MetricNames } from '../stack/function-env.ts';
 import { readConfig } from './lib/config.ts';
 import { deadlineSignal, functionLogger } from './lib/powertools.ts';
 
-/** Receives of one message before a retryable failure counts as final (the queue's maxReceiveCount). */
-export const MAX_RECEIVES = 5;
-
 export interface ApplyHandlerDeps {
   readonly ports: Omit<EngineDeps, 'source'>;
   readonly logger: Logger;
   readonly metrics?: Metrics;
-  readonly maxReceives?: number;
+  /** Receives of one message before a retryable failure counts as final: the queue's maxReceiveCount. */
+  readonly maxReceives: number;
 }
 
 export function applyDepsFromEnv(env: NodeJS.ProcessEnv = process.env): ApplyHandlerDeps {
@@ -33,6 +31,7 @@ export function applyDepsFromEnv(env: NodeJS.ProcessEnv = process.env): ApplyHan
   const { logger } = functionLogger('apply');
   return {
     logger,
+    maxReceives: config.applyMaxReceives,
     metrics: new Metrics({ namespace: MetricNames.namespace, serviceName: 'apply' }),
     ports: awsPorts({
       bucket: config.bucket,
@@ -41,6 +40,7 @@ export function applyDepsFromEnv(env: NodeJS.ProcessEnv = process.env): ApplyHan
       secretsPrefix: config.secretsPrefix,
       region: config.region,
       stackNamePrefix: config.stackNamePrefix,
+      ...(config.cfnServiceRoleArn ? { serviceRole: config.cfnServiceRoleArn } : {}),
       cacheDir: '/tmp/gitops-cache',
       logger,
       stackTimeoutMs: config.applyTimeoutSeconds * 1000,
@@ -102,7 +102,7 @@ async function applyRecord(d: ApplyHandlerDeps, record: SQSRecord, context?: Con
   const receives = Number(record.attributes?.ApproximateReceiveCount ?? '1');
   const result = await applyStack(d.ports, {
     ...request,
-    finalAttempt: receives >= (d.maxReceives ?? MAX_RECEIVES),
+    finalAttempt: receives >= d.maxReceives,
     signal: deadlineSignal(context, 30_000),
   });
   d.logger.info(`apply ${request.key}: ${result.outcome}`, {

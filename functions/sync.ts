@@ -107,6 +107,7 @@ async function syncRecord(d: SyncHandlerDeps, record: SQSRecord, context?: Conte
         environments: request.environments,
         stacks: request.stacks,
         ...(request.approve ? { approve: true } : {}),
+        preview: false,
         signal: deadlineSignal(context),
       });
     } catch (err) {

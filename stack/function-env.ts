@@ -32,6 +32,11 @@ export const FunctionEnv = {
   applyQueueUrl: 'GITOPS_APPLY_QUEUE_URL',
   /** Seconds one apply may take before it must give up (below the apply function's timeout). */
   applyTimeoutSeconds: 'GITOPS_APPLY_TIMEOUT_SECONDS',
+  /**
+   * The apply queue's maxReceiveCount: on that receive a retryable failure (busy stack, throttling) is recorded as a
+   * final Sync Failed instead of being retried into the dead-letter queue without a word.
+   */
+  applyMaxReceives: 'GITOPS_APPLY_MAX_RECEIVES',
   powertoolsServiceName: 'POWERTOOLS_SERVICE_NAME',
   powertoolsMetricsNamespace: 'POWERTOOLS_METRICS_NAMESPACE',
 } as const;

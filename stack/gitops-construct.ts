@@ -251,13 +251,6 @@ const NOTIFY_TYPES: readonly DetailType[] = [
   DetailType.HealthDegraded,
   DetailType.HealthRestored,
 ];
-/** Detail-types that page someone: they go to the alerts topic (e-mail, Amazon Q chat). */
-const ALERT_TYPES: readonly DetailType[] = [
-  DetailType.SyncFailed,
-  DetailType.DriftDetected,
-  DetailType.HealthDegraded,
-  DetailType.OutOfSync,
-];
 
 /**
  * lambda-gitops in one construct: the webhook, sync, apply, drift and notify functions, the event bus with its
@@ -488,6 +481,7 @@ export class GitOps extends Construct {
         [FunctionEnv.stackNamePrefix]: config.stackNamePrefix,
         // One minute less than the function, so the apply can record its timeout before Lambda kills it.
         [FunctionEnv.applyTimeoutSeconds]: String(FUNCTION_SPECS.apply.timeout.toSeconds() - 60),
+        [FunctionEnv.applyMaxReceives]: String(maxReceiveCount),
       },
       config.applyConcurrency,
     );
@@ -760,33 +754,16 @@ export class GitOps extends Construct {
     }
     new events.Rule(this, 'NotifyRoute', {
       eventBus: this.bus,
-      description: 'Results, drift and health events to the notify function',
+      // The notify function is the alerts topic's only publisher: it deduplicates repeated alerts, always sends
+      // recoveries, and publishes one message per protocol (plain text for e-mail, the Amazon Q Developer custom
+      // notification JSON for chat). A second rule straight to the topic would send every failure twice, undeduped.
+      description: 'Results, drift and health events to the notify function (alerts topic, Slack, commit statuses)',
       eventPattern: { source: [EVENT_SOURCE], detailType: [...NOTIFY_TYPES] },
       targets: [
         new targets.LambdaFunction(notify, {
           deadLetterQueue: deliveryDlq,
           retryAttempts: 2,
           maxEventAge: Duration.hours(1),
-        }),
-      ],
-    });
-    new events.Rule(this, 'AlertRoute', {
-      eventBus: this.bus,
-      description: 'Failure, drift and health alerts to the alerts topic',
-      eventPattern: { source: [EVENT_SOURCE], detailType: [...ALERT_TYPES] },
-      targets: [
-        new targets.SnsTopic(this.alertsTopic, {
-          deadLetterQueue: deliveryDlq,
-          // Amazon Q Developer in chat apps custom notification; e-mail readers get the same readable JSON.
-          message: events.RuleTargetInput.fromObject({
-            version: '1.0',
-            source: 'custom',
-            content: {
-              textType: 'client-markdown',
-              title: `${events.EventField.detailType}: ${events.EventField.fromPath('$.detail.environment')}/${events.EventField.fromPath('$.detail.stack')}`,
-              description: events.EventField.fromPath('$.detail.message'),
-            },
-          }),
         }),
       ],
     });

@@ -21,6 +21,10 @@ export interface FunctionConfig {
   readonly applyTimeoutSeconds: number;
   /** Managed stacks are named `<prefix>…`: the functions' CloudFormation rights cover only those. */
   readonly stackNamePrefix: string;
+  /** CloudFormation service role for stacks in the installation's own account that name none. */
+  readonly cfnServiceRoleArn?: string;
+  /** Receives of an apply message before a retryable failure is final (the queue's maxReceiveCount). */
+  readonly applyMaxReceives: number;
 }
 
 export function readConfig(env: NodeJS.ProcessEnv, required: readonly (keyof typeof FunctionEnv)[]): FunctionConfig {
@@ -44,6 +48,8 @@ export function readConfig(env: NodeJS.ProcessEnv, required: readonly (keyof typ
     githubStatus: env[FunctionEnv.githubStatus] === 'true',
     applyTimeoutSeconds: Number(env[FunctionEnv.applyTimeoutSeconds] ?? 840) || 840,
     stackNamePrefix: env[FunctionEnv.stackNamePrefix] ?? DEFAULT_STACK_NAME_PREFIX,
+    ...(env[FunctionEnv.cfnServiceRoleArn] ? { cfnServiceRoleArn: env[FunctionEnv.cfnServiceRoleArn] } : {}),
+    applyMaxReceives: Number(env[FunctionEnv.applyMaxReceives] ?? 3) || 3,
   };
 }
 

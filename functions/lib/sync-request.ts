@@ -56,7 +56,7 @@ export function syncRequestsFrom(body: string, repositories: readonly Repository
     });
   }
   if (event['detail-type'] === DetailType.PushReceived) {
-    const repository = findRepository(repositories, { url: str(detail.repo) });
+    const repository = findRepository(repositories, { url: str(detail.repo), name: str(detail.repo) });
     if (!repository) return [];
     return [
       {

@@ -25,5 +25,11 @@ export interface Selection {
   readonly stacks?: readonly string[];
   /** Render one CloudFormation Git sync deployment file of the repository, ignoring `gitops.yaml`. */
   readonly deploymentFile?: string;
+  /**
+   * Ask the applier what each change would do (a change set on AWS, the offline template diff locally). The sync
+   * function turns this off: the apply function's own change set says it, and the sync function has no
+   * CloudFormation rights. @default true
+   */
+  readonly preview?: boolean;
   readonly signal?: AbortSignal;
 }

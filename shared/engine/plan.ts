@@ -81,7 +81,7 @@ export async function computePlan(deps: EngineDeps, selection: Selection): Promi
   }
 
   for (const rendered of outcome.rendered) {
-    entries.push(await planRendered(deps, rendered, states.get(rendered.key), selection.signal));
+    entries.push(await planRendered(deps, rendered, states.get(rendered.key), selection));
   }
 
   // Stacks applied from this repository before and no longer declared: prune or report. Only when the whole
@@ -116,8 +116,9 @@ async function planRendered(
   deps: EngineDeps,
   rendered: RenderedStack,
   previous: StackState | undefined,
-  signal?: AbortSignal,
+  selection: Selection,
 ): Promise<PlanEntry> {
+  const signal = selection.signal;
   const base = {
     key: rendered.key,
     stack: rendered.stack,
@@ -139,6 +140,9 @@ async function planRendered(
       message: `${rendered.revision.slice(0, 7)} is older than the applied ${applied.revision.slice(0, 7)}: not applied (newest wins)`,
     };
   }
+  const action = applied ? 'update' : 'create';
+  const message = applied ? `update to ${rendered.revision.slice(0, 7)}` : `create at ${rendered.revision.slice(0, 7)}`;
+  if (selection.preview === false) return { ...base, action, message };
   try {
     const previousRendered = applied ? (await deps.state.getRendered(applied.hash))?.rendered : undefined;
     const preview = await deps.applier.preview({
@@ -146,12 +150,7 @@ async function planRendered(
       ...(previousRendered ? { previous: previousRendered } : {}),
       ...(signal ? { signal } : {}),
     });
-    return {
-      ...base,
-      action: applied ? 'update' : 'create',
-      preview,
-      message: applied ? `update to ${rendered.revision.slice(0, 7)}` : `create at ${rendered.revision.slice(0, 7)}`,
-    };
+    return { ...base, action, preview, message };
   } catch (err) {
     const error = toGitOpsError(err);
     return { ...base, action: 'error', error, message: error.describe() };

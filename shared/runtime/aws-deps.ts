@@ -17,7 +17,8 @@ import { S3TemplateUploader } from '../adapters/aws/template-uploader.ts';
 import { systemClock } from '../clock.ts';
 import type { EngineDeps } from '../engine/deps.ts';
 import { ConfigError, Reason } from '../errors.ts';
-import type { Clock, Logger, Secrets, Source } from '../ports.ts';
+import type { RenderedStack } from '../model.ts';
+import type { Applier, Clock, Logger, Secrets, Source } from '../ports.ts';
 import { openSource } from '../source/index.ts';
 
 /** The CDK stack's default `stackNamePrefix`: the functions only have rights on stacks named so. */
@@ -38,6 +39,11 @@ export interface AwsSettings {
   readonly clock?: Clock;
   /** Every managed stack's name starts with this (the installation's IAM scope). @default 'gitops-' */
   readonly stackNamePrefix?: string;
+  /**
+   * CloudFormation service role for stacks that name none and live in the installation's own account (no
+   * environment role): CloudFormation then acts with that role's rights, not the apply function's.
+   */
+  readonly serviceRole?: string;
   /** How long one stack operation may take. @default 30 minutes */
   readonly stackTimeoutMs?: number;
   readonly clients?: {
@@ -70,13 +76,16 @@ export function awsPorts(settings: AwsSettings): Omit<EngineDeps, 'source'> & { 
       ...(settings.prefix ? { prefix: settings.prefix } : {}),
       client: s3,
     }),
-    applier: new CloudFormationApplier({
-      clients: cloudFormation,
-      uploader: new S3TemplateUploader({ bucket: settings.bucket, region: settings.region, client: s3 }),
-      clock,
-      logger: settings.logger,
-      ...(settings.stackTimeoutMs ? { stackTimeoutMs: settings.stackTimeoutMs } : {}),
-    }),
+    applier: withDefaultServiceRole(
+      settings.serviceRole,
+      new CloudFormationApplier({
+        clients: cloudFormation,
+        uploader: new S3TemplateUploader({ bucket: settings.bucket, region: settings.region, client: s3 }),
+        clock,
+        logger: settings.logger,
+        ...(settings.stackTimeoutMs ? { stackTimeoutMs: settings.stackTimeoutMs } : {}),
+      }),
+    ),
     drift: new CloudFormationDriftDetector({ clients: cloudFormation, clock }),
     events: new EventBridgeSink({
       eventBusName: settings.busName,
@@ -106,5 +115,21 @@ export function awsDeps(settings: AwsSettings, repo: string, source?: Source): E
         cacheDir: settings.cacheDir,
         token: () => ports.secrets.get('git-token'),
       }),
+  };
+}
+
+/**
+ * Gives stacks without their own `serviceRole` the installation's service role — only those in the installation's
+ * account: a stack whose environment assumes a role in another account cannot pass a role of this one.
+ */
+export function withDefaultServiceRole(role: string | undefined, applier: Applier): Applier {
+  if (!role) return applier;
+  const withRole = (rendered: RenderedStack): RenderedStack =>
+    rendered.serviceRole || rendered.role ? rendered : { ...rendered, serviceRole: role };
+  return {
+    preview: (request) => applier.preview({ ...request, rendered: withRole(request.rendered) }),
+    apply: (request) => applier.apply({ ...request, rendered: withRole(request.rendered) }),
+    delete: (request) => applier.delete(request),
+    ...(applier.health ? { health: (rendered, signal) => applier.health!(withRole(rendered), signal) } : {}),
   };
 }

@@ -91,9 +91,14 @@ export class RemoteSource implements Source {
         const token = await this.options.token?.();
         if (!token) return undefined;
         registerSecret(token);
-        const username = this.options.username ?? 'x-access-token';
-        authorization = `Basic ${Buffer.from(`${username}:${token}`).toString('base64')}`;
-        return { username, password: token };
+        // `user:password` is how CodeCommit HTTPS Git credentials and Bitbucket app passwords come; a bare token
+        // (GitHub, GitLab) goes with the conventional `x-access-token` user.
+        const split = !this.options.username && token.includes(':') ? token.indexOf(':') : -1;
+        const username = split > 0 ? token.slice(0, split) : (this.options.username ?? 'x-access-token');
+        const password = split > 0 ? token.slice(split + 1) : token;
+        registerSecret(password);
+        authorization = `Basic ${Buffer.from(`${username}:${password}`).toString('base64')}`;
+        return { username, password };
       },
     });
     if (advertisement && !isCompleteAdvertisement(advertisement)) {

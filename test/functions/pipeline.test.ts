@@ -121,7 +121,7 @@ describe('the deployed loop: sync → apply → drift → notify handlers', () =
         applyQueue.push({ message, group, dedupe });
       },
     }));
-  const applyHandler = makeApplyHandler(() => ({ ports: deps, logger: silent }));
+  const applyHandler = makeApplyHandler(() => ({ ports: deps, logger: silent, maxReceives: 3 }));
   const pushReceived = () =>
     JSON.stringify({ source: 'lambda-gitops', 'detail-type': 'Push Received', detail: { repo: url, branch: 'main' } });
   const drainApplies = async () => {
@@ -242,7 +242,7 @@ describe('the deployed loop: sync → apply → drift → notify handlers', () =
     expect(types()).not.toContain('Sync Failed');
     expect((await deps.state.getStack('dev/queue'))?.state.sync).toBe('Progressing');
 
-    const last = await applyHandler(sqsEvent(record(body, 'dev/queue', 5)));
+    const last = await applyHandler(sqsEvent(record(body, 'dev/queue', 3)));
     expect(last.batchItemFailures).toEqual([]);
     const failed = published.find((e) => e.detailType === 'Sync Failed');
     expect(failed?.detail.reason).toBe('StackBusy');

@@ -81,6 +81,7 @@ describe('functions', () => {
         Variables: Match.objectLike({
           GITOPS_CFN_SERVICE_ROLE_ARN: Match.anyValue(),
           GITOPS_APPLY_TIMEOUT_SECONDS: '840',
+          GITOPS_APPLY_MAX_RECEIVES: '3',
         }),
       },
     });
@@ -174,24 +175,31 @@ describe('bus, routes and schedules', () => {
     });
   });
 
-  it('sends results to the notify function and failures to the alerts topic as Amazon Q notifications', () => {
-    template.hasResourceProperties('AWS::Events::Rule', {
-      EventPattern: { 'detail-type': Match.arrayWith(['Sync Succeeded', 'Drift Resolved', 'Health Restored']) },
-      Targets: [Match.objectLike({ Arn: { 'Fn::GetAtt': [Match.stringLikeRegexp('^GitOpsNotifyFunction'), 'Arn'] } })],
-    });
+  it('sends results, failures and drift to the notify function, the only publisher to the alerts topic', () => {
     template.hasResourceProperties('AWS::Events::Rule', {
       EventPattern: {
         source: ['lambda-gitops'],
-        'detail-type': ['Sync Failed', 'Drift Detected', 'Health Degraded', 'Out Of Sync'],
+        'detail-type': Match.arrayWith([
+          'Sync Succeeded',
+          'Sync Failed',
+          'Drift Detected',
+          'Drift Resolved',
+          'Health Restored',
+        ]),
       },
-      Targets: [
-        Match.objectLike({
-          Arn: { Ref: Match.stringLikeRegexp('^GitOpsAlertsTopic') },
-          InputTransformer: Match.objectLike({
-            InputTemplate: Match.stringLikeRegexp('"source":"custom".*"textType":"client-markdown"'),
-          }),
-        }),
-      ],
+      Targets: [Match.objectLike({ Arn: { 'Fn::GetAtt': [Match.stringLikeRegexp('^GitOpsNotifyFunction'), 'Arn'] } })],
+    });
+    const topicTargets = resourcesOf('AWS::Events::Rule').filter(([, r]) =>
+      JSON.stringify(r.Properties['Targets']).includes('GitOpsAlertsTopic'),
+    );
+    expect(topicTargets).toEqual([]);
+    template.hasResourceProperties('AWS::IAM::Policy', {
+      Roles: [{ Ref: Match.stringLikeRegexp('^GitOpsNotifyRole') }],
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({ Action: 'sns:Publish', Resource: { Ref: Match.stringLikeRegexp('^GitOpsAlertsTopic') } }),
+        ]),
+      },
     });
   });
 

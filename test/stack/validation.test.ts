@@ -118,7 +118,7 @@ describe('without repositories', () => {
   it('still installs everything, with no per-repository rules and schedules', () => {
     const { stack } = makeStack({});
     const t = Template.fromStack(stack);
-    t.resourceCountIs('AWS::Events::Rule', 2);
+    t.resourceCountIs('AWS::Events::Rule', 1);
     t.resourceCountIs('AWS::Scheduler::Schedule', 1);
     t.resourceCountIs('AWS::Lambda::Function', 5);
     t.resourceCountIs('AWS::Chatbot::SlackChannelConfiguration', 0);

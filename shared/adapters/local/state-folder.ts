@@ -42,14 +42,21 @@ export class FolderStateStore implements StateStore {
 
   async listStacks(): Promise<readonly StackState[]> {
     const root = join(this.dir, 'state');
-    const states: StackState[] = [];
+    const files: string[] = [];
     for (const env of (await listDir(root)).filter((n) => SEGMENT.test(n)).sort()) {
       for (const name of (await listDir(join(root, env))).sort()) {
-        if (!name.endsWith('.json') || !SEGMENT.test(name)) continue;
-        const file = join(root, env, name);
-        const bytes = await readIfExists(file);
-        if (bytes !== undefined) states.push(parseJson<StackState>(bytes, file));
+        if (name.endsWith('.json') && SEGMENT.test(name)) files.push(join(root, env, name));
       }
+    }
+    // Read in parallel batches: a status page or drift check over 1,000 stacks would otherwise wait on 1,000
+    // sequential reads; the batch keeps the number of open files bounded.
+    const states: StackState[] = [];
+    for (let i = 0; i < files.length; i += 64) {
+      const batch = files.slice(i, i + 64);
+      const read = await Promise.all(batch.map((file) => readIfExists(file)));
+      read.forEach((bytes, j) => {
+        if (bytes !== undefined) states.push(parseJson<StackState>(bytes, batch[j] as string));
+      });
     }
     return states;
   }
