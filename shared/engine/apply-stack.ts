@@ -80,6 +80,17 @@ export async function applyStack(deps: ApplyDeps, request: ApplyStackRequest): P
 
   // 2. Already there: nothing to send to CloudFormation.
   if (applied?.hash === rendered.hash && !request.revertDrift) {
+    // A redelivery of the apply that recorded this (its event or history write failed after the state write): say
+    // it again, so the request still ends in a terminal event. Events are at least once; notifications dedupe.
+    const last = previous?.lastAttempted;
+    if (last?.hash === rendered.hash && last.result === 'Succeeded') {
+      await emit(deps.events, deps.clock, DetailType.SyncSucceeded, {
+        ...stackDetail(rendered),
+        reason: last.reason,
+        message: last.message,
+        changes: applied.changes,
+      });
+    }
     return { key: rendered.key, outcome: 'NoChanges', rendered };
   }
 
