@@ -32,7 +32,7 @@ export interface WebhookDeps {
    * Hands the push on (enqueue, start a sync). A rejection answers 500 and the delivery id is forgotten; a push this
    * installation does not follow (another repository or branch) resolves with `{ ignored: reason }` and gets 200.
    */
-  readonly onPush: (push: Push) => Promise<void | { readonly ignored: string }>;
+  readonly onPush: (push: Push) => Promise<unknown>;
   readonly logger: Logger;
 }
 
@@ -87,7 +87,7 @@ async function handle(req: WebhookRequest & { readonly method?: string }, deps: 
   }
   try {
     const handed = await deps.onPush(delivery);
-    if (handed && 'ignored' in handed) {
+    if (isIgnored(handed)) {
       deps.logger.info(`webhook push ignored: ${handed.ignored}`, { provider, deliveryId: delivery.deliveryId });
       return answer(200, { ignored: handed.ignored });
     }
@@ -111,6 +111,11 @@ async function handle(req: WebhookRequest & { readonly method?: string }, deps: 
     repo: delivery.repoName,
   });
   return answer(202, { accepted: delivery.deliveryId });
+}
+
+/** `onPush`'s way to say the push is not for this installation (another repository or branch). */
+function isIgnored(value: unknown): value is { readonly ignored: string } {
+  return typeof value === 'object' && value !== null && typeof (value as { ignored?: unknown }).ignored === 'string';
 }
 
 function answer(status: number, body: Record<string, string>): WebhookResponse {

@@ -12,6 +12,17 @@ import { startGitServer } from '../helpers/git-server.ts';
 
 const BIN = resolve('bin/gitops.js');
 
+/** The parts of `render --output json` these tests read. */
+type StackJson = {
+  key: string;
+  stack: string;
+  parameters: Record<string, string>;
+  template: {
+    Resources: Record<string, { Properties: Record<string, unknown> }>;
+    Parameters: Record<string, { Type: string }>;
+  };
+} & Record<string, unknown>;
+
 interface Run {
   code: number;
   stdout: string;
@@ -58,15 +69,15 @@ describe('gitops CLI on the bundled example', () => {
     expect(run.code).toBe(0);
     const stacks = JSON.parse(run.stdout) as Array<Record<string, unknown>>;
     expect(stacks).toHaveLength(15);
-    const prodApi = stacks.find((s) => s.key === 'prod/api') as Record<string, any>;
+    const prodApi = stacks.find((s) => s.key === 'prod/api') as StackJson;
     expect(prodApi).toMatchObject({ stackName: 'prod-api', region: 'us-east-1', capabilities: ['CAPABILITY_IAM'] });
     expect(prodApi.parameters.MemorySize).toBe('1024');
-    expect(prodApi.template.Resources.Handler.Properties.Role).toEqual({ 'Fn::GetAtt': ['FunctionRole', 'Arn'] });
+    expect(prodApi.template.Resources.Handler?.Properties.Role).toEqual({ 'Fn::GetAtt': ['FunctionRole', 'Arn'] });
     expect(prodApi.revision).toBe(gitText(genv, repo, ['rev-parse', 'HEAD']));
     expect(prodApi.hash).toMatch(/^[0-9a-f]{64}$/);
-    const monitoring = stacks.find((s) => s.key === 'dev/monitoring') as Record<string, any>;
+    const monitoring = stacks.find((s) => s.key === 'dev/monitoring') as StackJson;
     expect(monitoring.parameters.AlertEmail).toBe('/platform/alerts/email');
-    expect(monitoring.template.Parameters.AlertEmail.Type).toBe('AWS::SSM::Parameter::Value<String>');
+    expect(monitoring.template.Parameters.AlertEmail?.Type).toBe('AWS::SSM::Parameter::Value<String>');
   });
 
   it('renders one Git sync deployment file directly, without gitops.yaml', async () => {

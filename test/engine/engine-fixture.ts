@@ -1,12 +1,25 @@
 import { cpSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { FolderStateStore, LocalApplier, LocalDriftDetector, MemoryEventSink } from '../../shared/adapters/local/index.ts';
+import {
+  FolderStateStore,
+  LocalApplier,
+  LocalDriftDetector,
+  MemoryEventSink,
+} from '../../shared/adapters/local/index.ts';
 import type { EngineDeps } from '../../shared/engine/deps.ts';
 import type { DetailType } from '../../shared/events/catalog.ts';
 import type { Clock, Logger } from '../../shared/ports.ts';
 import { LocalSource } from '../../shared/source/index.ts';
-import { commitFiles, createWorkRepo, type FileSpec, type GitEnv, git, gitText, makeGitEnv } from '../helpers/git-repo.ts';
+import {
+  commitFiles,
+  createWorkRepo,
+  type FileSpec,
+  type GitEnv,
+  git,
+  gitText,
+  makeGitEnv,
+} from '../helpers/git-repo.ts';
 
 export const silent: Logger = { debug() {}, info() {}, warn() {}, error() {} };
 
@@ -14,7 +27,10 @@ export const silent: Logger = { debug() {}, info() {}, warn() {}, error() {} };
 export function steppingClock(start = Date.parse('2026-11-26T10:00:00Z')): Clock {
   let t = start;
   return {
-    now: () => new Date((t += 1000)),
+    now: () => {
+      t += 1000;
+      return new Date(t);
+    },
     sleep: async () => {},
   };
 }

@@ -74,11 +74,12 @@ describe('sync on the bundled example (3 environments, 5 stacks)', () => {
     const report = await sync(repo.deps, {});
 
     expect([...report.failed].sort()).toEqual(['dev/data', 'prod/data', 'staging/data']);
-    expect(report.results.filter((r) => r.outcome === 'Applied').map((r) => r.key).sort()).toEqual([
-      'dev/queue',
-      'prod/queue',
-      'staging/queue',
-    ]);
+    expect(
+      report.results
+        .filter((r) => r.outcome === 'Applied')
+        .map((r) => r.key)
+        .sort(),
+    ).toEqual(['dev/queue', 'prod/queue', 'staging/queue']);
     const failed = repo.events.events.filter((e) => e.detailType === 'Sync Failed');
     expect(failed).toHaveLength(3);
     expect(failed[0]?.detail.message).toContain('templates/data.yaml');
@@ -98,11 +99,12 @@ describe('sync on the bundled example (3 environments, 5 stacks)', () => {
     const report = await sync(repo.deps, { ref: first });
 
     expect(report.results).toEqual([]);
-    expect(report.plan.entries.filter((e) => e.action === 'superseded').map((e) => e.key).sort()).toEqual([
-      'dev/queue',
-      'prod/queue',
-      'staging/queue',
-    ]);
+    expect(
+      report.plan.entries
+        .filter((e) => e.action === 'superseded')
+        .map((e) => e.key)
+        .sort(),
+    ).toEqual(['dev/queue', 'prod/queue', 'staging/queue']);
     expect(repo.types()).toEqual(['Sync Skipped', 'Sync Skipped', 'Sync Skipped']);
     expect((await repo.state.getStack('dev/queue'))?.state.lastApplied?.revision).toBe(repo.head());
   });
@@ -110,7 +112,12 @@ describe('sync on the bundled example (3 environments, 5 stacks)', () => {
   it('reports a stack removed from Git once when prune is off, and deletes it when prune is on', async () => {
     const repo = exampleRepo();
     await sync(repo.deps, {});
-    repo.edit('gitops.yaml', '  - name: monitoring\n', '  - name: monitoring\n    environments: [dev]\n', 'Monitoring only in dev');
+    repo.edit(
+      'gitops.yaml',
+      '  - name: monitoring\n',
+      '  - name: monitoring\n    environments: [dev]\n',
+      'Monitoring only in dev',
+    );
     repo.clearEvents();
 
     await sync(repo.deps, {});
