@@ -233,13 +233,13 @@ const FUNCTION_SPECS: Readonly<Record<GitOpsFunctionName, FunctionSpec>> = {
   sync: { timeout: Duration.minutes(5), memorySize: 1769, description: 'Fetches, renders, diffs, requests applies' },
   apply: { timeout: Duration.minutes(15), memorySize: 512, description: 'Runs the change set lifecycle of one stack' },
   drift: { timeout: Duration.minutes(15), memorySize: 512, description: 'Detects drift of the managed stacks' },
-  notify: { timeout: Duration.minutes(1), memorySize: 256, description: 'Slack messages and commit statuses' },
+  notify: { timeout: Duration.minutes(1), memorySize: 256, description: 'Alerts (SNS, Slack) and commit statuses' },
 };
 
 /** SQS wants a visibility timeout of at least 6x the consumer's timeout so a retried batch is not seen twice. */
 const VISIBILITY_FACTOR = 6;
 
-/** Detail-types the notify function turns into Slack messages and commit statuses. */
+/** Detail-types the notify function turns into alerts (SNS mail and chat, Slack) and commit statuses. */
 const NOTIFY_TYPES: readonly DetailType[] = [
   DetailType.PlanReady,
   DetailType.SyncSucceeded,
@@ -332,8 +332,9 @@ export class GitOps extends Construct {
       description: 'Encrypts the lambda-gitops alerts topic',
       enableKeyRotation: true,
     });
-    // EventBridge and CloudWatch alarms publish to the topic as services, so they must be able to use its key.
-    for (const service of ['events.amazonaws.com', 'cloudwatch.amazonaws.com']) {
+    // CloudWatch alarms publish to the topic as a service, so it must be able to use the key (the notify function
+    // gets its grant from grantPublish).
+    for (const service of ['cloudwatch.amazonaws.com']) {
       alertsKey.addToResourcePolicy(
         new iam.PolicyStatement({
           actions: ['kms:Decrypt', 'kms:GenerateDataKey*'],
