@@ -90,7 +90,8 @@ export async function startDevRuntime(options: DevOptions): Promise<DevRuntime> 
     color: options.color ?? false,
     ...(options.defaultRegion ? { defaultRegion: options.defaultRegion } : {}),
   });
-  const queue = new CoalescingQueue();
+  // Syncs and checks each coalesce, and never run at once: both write the stacks' state.
+  const queue = new CoalescingQueue({ exclusive: true });
   const say = (text: string) => options.out(text.endsWith('\n') ? text : `${text}\n`);
   let branch: string | undefined;
 

@@ -6,6 +6,14 @@
 export class CoalescingQueue {
   private readonly running = new Map<string, Promise<void>>();
   private readonly pending = new Map<string, () => Promise<void>>();
+  /** With `exclusive`, the tail of the runs of every key: a run starts when the one before it ended. */
+  private turn: Promise<void> = Promise.resolve();
+
+  /**
+   * @param options.exclusive runs of different keys never overlap either (they share one state store: a drift check
+   *   writing a stack's state while a sync applies it makes the sync's conditional write fail). @default false
+   */
+  constructor(private readonly options: { readonly exclusive?: boolean } = {}) {}
 
   /** Schedules `work` for `key`; resolves when the run that covers this request has finished. */
   run(key: string, work: () => Promise<void>): Promise<void> {
@@ -28,7 +36,13 @@ export class CoalescingQueue {
   private start(key: string, work: () => Promise<void>): Promise<void> {
     const done = (async () => {
       try {
-        await work();
+        if (this.options.exclusive) {
+          const mine = this.turn.then(work);
+          this.turn = mine.catch(() => undefined);
+          await mine;
+        } else {
+          await work();
+        }
       } finally {
         const next = this.pending.get(key);
         this.pending.delete(key);
