@@ -29,6 +29,8 @@ export class SlackNotifier implements Notifier {
     if (!url)
       throw new GitOpsError(Reason.SecretMissing, `secret ${name} is not set: cannot post to Slack`, { notify: false });
     registerSecret(url);
+    // The path is the secret part of a webhook URL, and receivers echo it in their error pages.
+    registerSecret(URL.canParse(url) ? new URL(url).pathname : undefined);
     const doFetch = this.#options.fetch ?? fetch;
     let response: Response;
     try {
