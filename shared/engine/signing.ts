@@ -6,9 +6,12 @@
  *
  * The policy and its keys are read from the commit being checked, before any template of it is rendered. A commit
  * that changes the key list is therefore checked against the keys it brings. Keep the keys (or at least one) in SSM
- * (`ssmKeys`) so the trust root does not live only in the repository it protects.
+ * (`ssmKeys`) so the trust root does not live only in the repository it protects. A commit that drops the `signing`
+ * section is not held to it: branch protection on the forge has to cover that.
  */
-import * as openpgp from 'openpgp';
+// Types only at module level: openpgp (~375 KB) is loaded when a repository requires signed commits, not on every cold
+// start of the sync function.
+import type * as OpenPGP from 'openpgp';
 import { ConfigError, Reason, SourceError } from '../errors.ts';
 import type { CommitInfo, RepoConfig } from '../model.ts';
 import type { Secrets, Source } from '../ports.ts';
@@ -33,6 +36,7 @@ export interface VerifiedSignature {
 export async function enforceSigning(check: SigningCheck): Promise<VerifiedSignature | undefined> {
   const { signing, commit } = check;
   if (!signing?.required) return undefined;
+  const openpgp = await import('openpgp');
   const short = commit.sha.slice(0, 12);
   if (!check.source.readSignature) {
     throw new SourceError(
@@ -41,7 +45,7 @@ export async function enforceSigning(check: SigningCheck): Promise<VerifiedSigna
       { field: 'signing' },
     );
   }
-  const keys = await trustedKeys(signing, check.secrets, short);
+  const keys = await trustedKeys(openpgp, signing, check.secrets, short);
   const { signature, payload } = await check.source.readSignature(commit.sha);
   if (!signature) {
     throw new SourceError(
@@ -50,7 +54,7 @@ export async function enforceSigning(check: SigningCheck): Promise<VerifiedSigna
       { field: 'signing' },
     );
   }
-  let parsed: openpgp.Signature;
+  let parsed: OpenPGP.Signature;
   try {
     parsed = await openpgp.readSignature({ armoredSignature: signature });
   } catch {
@@ -94,10 +98,11 @@ export async function enforceSigning(check: SigningCheck): Promise<VerifiedSigna
 }
 
 async function trustedKeys(
+  openpgp: typeof OpenPGP,
   signing: NonNullable<RepoConfig['signing']>,
   secrets: Secrets | undefined,
   short: string,
-): Promise<openpgp.PublicKey[]> {
+): Promise<OpenPGP.PublicKey[]> {
   const armored: { text: string; field: string }[] = signing.keys.map((text, i) => ({
     text,
     field: `signing.keys[${i}]`,
@@ -121,7 +126,7 @@ async function trustedKeys(
     }
     armored.push({ text, field });
   }
-  const keys: openpgp.PublicKey[] = [];
+  const keys: OpenPGP.PublicKey[] = [];
   for (const { text, field } of armored) {
     try {
       for (const key of await openpgp.readKeys({ armoredKeys: text })) keys.push(key.toPublic());
