@@ -2,7 +2,7 @@
  * JSON Schemas for editors (yaml-language-server, VS Code), generated from the zod schemas that the loader uses, so
  * completion and validation in the editor are the loader's own rules.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { deploymentFileSchema, gitopsFileSchema } from './schema.ts';
 
 function toJsonSchema(schema: z.ZodType, title: string): Record<string, unknown> {

@@ -3,7 +3,7 @@
  * loader validates with these schemas and the JSON Schemas in `schema/` (editor completion) are generated from them,
  * so the two can never disagree. Objects are strict: a misspelt field is an error, not silently ignored.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { DetailType } from '../events/catalog.ts';
 
 /** Names used in stack keys (`env/stack`), events and CloudFormation stack names. */
