@@ -13,8 +13,10 @@
  *
  * Alone: `node bin/run-ts.js bench/drift.ts [--quick]`.
  */
+
 import { pathToFileURL } from 'node:url';
 import type { CloudFormationClient } from '@aws-sdk/client-cloudformation';
+import { DRIFT_CONCURRENCY } from '../functions/drift.ts';
 import type { CloudFormationClients } from '../shared/adapters/aws/clients.ts';
 import { CloudFormationDriftDetector } from '../shared/adapters/aws/drift-cfn.ts';
 import { eachLimited } from '../shared/engine/drift.ts';
@@ -22,8 +24,8 @@ import type { StackState } from '../shared/model.ts';
 import type { Clock, DriftResult } from '../shared/ports.ts';
 import { type Figure, formatTable } from './lib/figures.ts';
 
-/** checkDrift's default concurrency, which functions/drift.ts passes on (`concurrency ?? 4`). */
-export const ENGINE_CONCURRENCY = 4;
+/** The drift function's concurrency: what the scheduled run uses. */
+export const ENGINE_CONCURRENCY = DRIFT_CONCURRENCY;
 export const WINDOW_S = 15 * 60;
 const RATE = 10;
 const BURST = 20;
@@ -215,7 +217,7 @@ export async function benchDrift(opts: { quick: boolean }): Promise<{ figures: F
         name: `drift ${stacks} stacks: total time`,
         value: run.seconds / 60,
         unit: 'min',
-        reference: `concurrency ${run.concurrency} (engine default), 20–50 ms per call, detection 1–4 s, bucket ${RATE}/s burst ${BURST}; time scale ${scale}`,
+        reference: `concurrency ${run.concurrency} (the drift function's), 20–50 ms per call, detection 1–4 s, bucket ${RATE}/s burst ${BURST}; time scale ${scale}`,
         goal: `fits ${WINDOW_S / 60} min`,
         met: run.seconds <= WINDOW_S,
       },

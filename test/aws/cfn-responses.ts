@@ -23,6 +23,15 @@ export const notFound = (name: string) =>
     message: `Stack with id ${name} does not exist`,
   });
 
+/** Any other ValidationError, with the message given (CloudFormation refuses an operation on a stack's state so). */
+export const validationError = (message: string) =>
+  new CloudFormationServiceException({
+    name: 'ValidationError',
+    $fault: 'client',
+    $metadata: { httpStatusCode: 400 },
+    message,
+  });
+
 export const throttling = () =>
   new CloudFormationServiceException({
     name: 'Throttling',

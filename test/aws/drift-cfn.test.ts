@@ -9,7 +9,7 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { AwsClientFactory } from '../../shared/adapters/aws/clients.ts';
 import { CloudFormationDriftDetector } from '../../shared/adapters/aws/drift-cfn.ts';
-import { notFound, STACK_ID, stack, throttling } from './cfn-responses.ts';
+import { notFound, STACK_ID, throttling, validationError } from './cfn-responses.ts';
 import { FakeClock, stackState } from './fixtures.ts';
 
 const cfn = mockClient(CloudFormationClient);
@@ -23,25 +23,44 @@ const DETECTION = 'b78ac9b0-dec1-11e7-a451-503a3example';
 
 describe('CloudFormationDriftDetector', () => {
   it.each(['CREATE_IN_PROGRESS', 'ROLLBACK_COMPLETE', 'UPDATE_IN_PROGRESS', 'REVIEW_IN_PROGRESS', 'DELETE_FAILED'])(
-    'does not check a stack in %s',
+    "reports NotChecked, with CloudFormation's reason, when DetectStackDrift refuses a stack in %s",
     async (status) => {
-      cfn.on(DescribeStacksCommand).resolves(stack(status));
-      const result = await detector().detect(stackState());
+      cfn.on(DetectStackDriftCommand).rejects(validationError(`Stack [web-prod] is in ${status} state`));
+      const d = detector();
+      const result = await d.detect(stackState());
       expect(result.status).toBe('NotChecked');
       expect(result.message).toContain(status);
-      expect(cfn.commandCalls(DetectStackDriftCommand)).toHaveLength(0);
+      expect(cfn.commandCalls(DescribeStackDriftDetectionStatusCommand)).toHaveLength(0);
+      expect(cfn.commandCalls(DescribeStacksCommand)).toHaveLength(0);
+      expect(d.calls).toBe(1);
     },
   );
 
   it('reports NotChecked for a stack that does not exist', async () => {
-    cfn.on(DescribeStacksCommand).rejects(notFound('web-prod'));
-    expect((await detector().detect(stackState())).status).toBe('NotChecked');
+    cfn.on(DetectStackDriftCommand).rejects(notFound('web-prod'));
+    const result = await detector().detect(stackState());
+    expect(result.status).toBe('NotChecked');
+    expect(result.message).toContain('does not exist');
+  });
+
+  it('waits before its first status poll, so a quick detection costs one poll', async () => {
+    cfn.on(DetectStackDriftCommand).resolves({ StackDriftDetectionId: DETECTION });
+    cfn.on(DescribeStackDriftDetectionStatusCommand).resolves({
+      StackId: STACK_ID,
+      StackDriftDetectionId: DETECTION,
+      DetectionStatus: 'DETECTION_COMPLETE',
+      StackDriftStatus: 'IN_SYNC',
+      Timestamp: new Date(),
+    });
+    const d = detector();
+    await d.detect(stackState());
+    expect(clock.sleeps[0]).toBe(3_000);
+    expect(d.calls).toBe(2);
   });
 
   it.each(['CREATE_COMPLETE', 'UPDATE_COMPLETE', 'UPDATE_ROLLBACK_COMPLETE', 'UPDATE_ROLLBACK_FAILED'])(
     'detects drift in %s, polling and reading every page of MODIFIED/DELETED resources',
     async (status) => {
-      cfn.on(DescribeStacksCommand).resolves(stack(status));
       cfn.on(DetectStackDriftCommand).resolves({ StackDriftDetectionId: DETECTION });
       cfn
         .on(DescribeStackDriftDetectionStatusCommand)
@@ -119,14 +138,13 @@ describe('CloudFormationDriftDetector', () => {
         ['MODIFIED', 'DELETED'],
         ['MODIFIED', 'DELETED'],
       ]);
-      // DescribeStacks, DetectStackDrift, 2 status polls, 2 pages.
-      expect(d.calls).toBe(6);
-      expect(d.callsFor('prod/web')).toBe(6);
+      // DetectStackDrift, 2 status polls, 2 pages.
+      expect(d.calls).toBe(5);
+      expect(d.callsFor('prod/web')).toBe(5);
     },
   );
 
   it('stops at IN_SYNC without reading resource drifts', async () => {
-    cfn.on(DescribeStacksCommand).resolves(stack('UPDATE_COMPLETE'));
     cfn.on(DetectStackDriftCommand).resolves({ StackDriftDetectionId: DETECTION });
     cfn.on(DescribeStackDriftDetectionStatusCommand).resolves({
       StackId: STACK_ID,
@@ -138,11 +156,10 @@ describe('CloudFormationDriftDetector', () => {
     const d = detector();
     expect(await d.detect(stackState())).toEqual({ status: 'InSync', resources: [] });
     expect(cfn.commandCalls(DescribeStackResourceDriftsCommand)).toHaveLength(0);
-    expect(d.calls).toBe(3);
+    expect(d.calls).toBe(2);
   });
 
   it('reports DETECTION_FAILED with its reason', async () => {
-    cfn.on(DescribeStacksCommand).resolves(stack('UPDATE_COMPLETE'));
     cfn.on(DetectStackDriftCommand).resolves({ StackDriftDetectionId: DETECTION });
     cfn.on(DescribeStackDriftDetectionStatusCommand).resolves({
       StackId: STACK_ID,
@@ -159,7 +176,6 @@ describe('CloudFormationDriftDetector', () => {
   });
 
   it('absorbs throttling with backoff and counts every try', async () => {
-    cfn.on(DescribeStacksCommand).rejectsOnce(throttling()).resolves(stack('UPDATE_COMPLETE'));
     cfn
       .on(DetectStackDriftCommand)
       .rejectsOnce(throttling())
@@ -174,12 +190,13 @@ describe('CloudFormationDriftDetector', () => {
     });
     const d = detector();
     expect((await d.detect(stackState())).status).toBe('InSync');
-    expect(d.calls).toBe(6);
+    // Two throttled tries and the third of DetectStackDrift, then one status poll.
+    expect(d.calls).toBe(4);
+    // Two throttling backoffs and the wait before the first poll.
     expect(clock.sleeps).toHaveLength(3);
   });
 
   it('gives up with NotChecked when detection outlasts its deadline', async () => {
-    cfn.on(DescribeStacksCommand).resolves(stack('UPDATE_COMPLETE'));
     cfn.on(DetectStackDriftCommand).resolves({ StackDriftDetectionId: DETECTION });
     cfn.on(DescribeStackDriftDetectionStatusCommand).resolves({
       StackId: STACK_ID,

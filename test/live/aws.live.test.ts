@@ -12,7 +12,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { checkDrift } from '../../shared/engine/drift.ts';
 import { sync } from '../../shared/engine/sync.ts';
 import { awsDeps } from '../../shared/runtime/aws-deps.ts';
@@ -45,23 +45,29 @@ Outputs:
 `;
 
 describe.runIf(live)('live AWS: sync, update, drift and delete one real stack', () => {
+  // Built in the hooks, not here: vitest runs this callback to collect the tests even when they are not run.
   const name = `gitops-live-${randomBytes(4).toString('hex')}`;
   const genv = makeGitEnv();
-  const repo = createWorkRepo(genv, mkdtempSync(join(tmpdir(), 'gitops-live-')));
-  const deps = awsDeps(
-    {
-      bucket: bucket as string,
-      prefix: `gitops-live/${name}/`,
-      busName: env.GITOPS_LIVE_BUS ?? 'default',
-      region: region as string,
-      cacheDir: mkdtempSync(join(tmpdir(), 'gitops-live-cache-')),
-      logger: silent,
-    },
-    repo,
-    new LocalSource(repo),
-  );
+  let repo: string;
+  let deps: ReturnType<typeof awsDeps>;
+  beforeAll(() => {
+    repo = createWorkRepo(genv, mkdtempSync(join(tmpdir(), 'gitops-live-')));
+    deps = awsDeps(
+      {
+        bucket: bucket as string,
+        prefix: `gitops-live/${name}/`,
+        busName: env.GITOPS_LIVE_BUS ?? 'default',
+        region: region as string,
+        cacheDir: mkdtempSync(join(tmpdir(), 'gitops-live-cache-')),
+        logger: silent,
+      },
+      repo,
+      new LocalSource(repo),
+    );
+  });
 
   afterAll(async () => {
+    if (!deps) return;
     const state = (await deps.state.getStack(`default/${name}`))?.state;
     if (state) {
       await deps.applier.delete({ state });
