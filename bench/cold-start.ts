@@ -36,7 +36,8 @@ interface StackBundling {
 export function stackBundling(): StackBundling {
   const file = join(ROOT, 'stack', 'gitops-construct.ts');
   const text = readFileSync(file, 'utf8');
-  const block = /bundling:\s*\{([\s\S]*?)\n\s*\},\n/.exec(text)?.[1];
+  // From `bundling: {` to its last setting (externalModules): nested objects such as commandHooks stay inside.
+  const block = /bundling:\s*\{([\s\S]*?externalModules:\s*\[[^\]]*\])/.exec(text)?.[1];
   if (!block) throw new Error(`${relative(ROOT, file)}: no "bundling: { ... }" block found`);
   const pick = (name: string, re: RegExp): string => {
     const m = re.exec(block);

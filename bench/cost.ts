@@ -29,7 +29,8 @@ export const PRICES = {
 
 const HOURS = 730;
 const STACKS = 100;
-const DRIFT_MEMORY_GB = 512 / 1024;
+/** The stack's drift function memory (stack/gitops-construct.ts FUNCTION_SPECS). */
+const DRIFT_MEMORY_GB = 256 / 1024;
 const SYNC_MEMORY_GB = 1769 / 1024;
 
 export interface CostLine {
@@ -52,7 +53,7 @@ export function monthlyCost(counts: DriftCounts): { lines: CostLine[]; total: nu
   const sqsWork = polls * 3; // send, receive, delete of each poll's Sync Requested
   const lines: CostLine[] = [
     {
-      item: `Lambda drift ${driftRuns} runs × ${driftSeconds.toFixed(0)} s × 512 MB`,
+      item: `Lambda drift ${driftRuns} runs × ${driftSeconds.toFixed(0)} s × 256 MB`,
       monthly: driftGbS * PRICES.lambdaGbSecondArm,
     },
     { item: `Lambda sync ${polls} polls × 1 s × 1769 MB`, monthly: pollSyncGbS * PRICES.lambdaGbSecondArm },

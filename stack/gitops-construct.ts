@@ -210,6 +210,11 @@ export interface GitOpsProps {
 /** The project root: where `functions/`, `package.json` and `package-lock.json` live. */
 export const PROJECT_ROOT = fileURLToPath(new URL('..', import.meta.url));
 
+/** openpgp's self-contained ESM build, copied beside every bundle as `openpgp.mjs`. */
+const OPENPGP_MODULE_FILE = fileURLToPath(
+  new URL('../node_modules/openpgp/dist/node/openpgp.min.mjs', import.meta.url),
+);
+
 const DEFAULTS = {
   busName: 'lambda-gitops',
   stackNamePrefix: 'gitops-',
@@ -232,7 +237,8 @@ const FUNCTION_SPECS: Readonly<Record<GitOpsFunctionName, FunctionSpec>> = {
   },
   sync: { timeout: Duration.minutes(5), memorySize: 1769, description: 'Fetches, renders, diffs, requests applies' },
   apply: { timeout: Duration.minutes(15), memorySize: 512, description: 'Runs the change set lifecycle of one stack' },
-  drift: { timeout: Duration.minutes(15), memorySize: 512, description: 'Detects drift of the managed stacks' },
+  // Drift mostly waits on CloudFormation's detection: memory (billed per GB-s while it waits) buys nothing there.
+  drift: { timeout: Duration.minutes(15), memorySize: 256, description: 'Detects drift of the managed stacks' },
   notify: { timeout: Duration.minutes(1), memorySize: 256, description: 'Alerts (SNS, Slack) and commit statuses' },
 };
 
@@ -443,6 +449,7 @@ export class GitOps extends Construct {
     const common: Record<string, string> = {
       [FunctionEnv.powertoolsMetricsNamespace]: Metrics.namespace,
       NODE_OPTIONS: '--enable-source-maps',
+      GITOPS_OPENPGP_MODULE: './openpgp.mjs',
     };
     const state = {
       [FunctionEnv.stateBucket]: this.stateBucket.bucketName,
@@ -934,6 +941,13 @@ export class GitOps extends Construct {
       projectRoot: PROJECT_ROOT,
       depsLockFilePath: resolve(PROJECT_ROOT, 'package-lock.json'),
       bundling: {
+        // openpgp is left out of the bundle and shipped beside it (signing.ts imports it by GITOPS_OPENPGP_MODULE):
+        // only repositories that require signed commits load it.
+        commandHooks: {
+          beforeBundling: () => [],
+          beforeInstall: () => [],
+          afterBundling: (_input: string, output: string) => [`cp "${OPENPGP_MODULE_FILE}" "${output}/openpgp.mjs"`],
+        },
         forceDockerBundling: false,
         format: nodejs.OutputFormat.ESM,
         target: 'node22',

@@ -16,6 +16,16 @@ import { ConfigError, Reason, SourceError } from '../errors.ts';
 import type { CommitInfo, RepoConfig } from '../model.ts';
 import type { Secrets, Source } from '../ports.ts';
 
+/**
+ * Where openpgp (~390 KB) comes from: the package, or — in the Lambda bundles, which leave it out so that functions
+ * whose repositories do not sign pay nothing for it at cold start — the copy the stack ships beside the bundle
+ * (`GITOPS_OPENPGP_MODULE=./openpgp.mjs`). The specifier is a variable so the bundler leaves the import alone.
+ */
+async function loadOpenpgp(): Promise<typeof OpenPGP> {
+  const specifier = process.env.GITOPS_OPENPGP_MODULE || 'openpgp';
+  return (await import(specifier)) as typeof OpenPGP;
+}
+
 export interface SigningCheck {
   readonly source: Pick<Source, 'readSignature'>;
   readonly commit: CommitInfo;
@@ -36,7 +46,7 @@ export interface VerifiedSignature {
 export async function enforceSigning(check: SigningCheck): Promise<VerifiedSignature | undefined> {
   const { signing, commit } = check;
   if (!signing?.required) return undefined;
-  const openpgp = await import('openpgp');
+  const openpgp = await loadOpenpgp();
   const short = commit.sha.slice(0, 12);
   if (!check.source.readSignature) {
     throw new SourceError(
