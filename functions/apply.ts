@@ -5,7 +5,6 @@
  * redelivers; on the last receive they are recorded as final failures, so nothing waits silently in a DLQ.
  */
 
-import { processPartialResponse, SqsFifoPartialProcessorAsync } from '@aws-lambda-powertools/batch';
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { Context, SQSEvent, SQSRecord } from 'aws-lambda';
 import { type ApplyStackRequest, applyStack } from '../shared/engine/apply-stack.ts';
@@ -16,6 +15,8 @@ import type { Logger } from '../shared/ports.ts';
 import { awsPorts } from '../shared/runtime/aws-deps.ts';
 import { Metrics as MetricNames } from '../stack/function-env.ts';
 import { readConfig } from './lib/config.ts';
+import { awsSettings } from './lib/engines.ts';
+import { processFifoBatch } from './lib/fifo-batch.ts';
 import { deadlineSignal, functionLogger } from './lib/powertools.ts';
 
 export interface ApplyHandlerDeps {
@@ -33,18 +34,7 @@ export function applyDepsFromEnv(env: NodeJS.ProcessEnv = process.env): ApplyHan
     logger,
     maxReceives: config.applyMaxReceives,
     metrics: new Metrics({ namespace: MetricNames.namespace, serviceName: 'apply' }),
-    ports: awsPorts({
-      bucket: config.bucket,
-      prefix: config.statePrefix,
-      busName: config.busName,
-      secretsPrefix: config.secretsPrefix,
-      region: config.region,
-      stackNamePrefix: config.stackNamePrefix,
-      ...(config.cfnServiceRoleArn ? { serviceRole: config.cfnServiceRoleArn } : {}),
-      cacheDir: '/tmp/gitops-cache',
-      logger,
-      stackTimeoutMs: config.applyTimeoutSeconds * 1000,
-    }),
+    ports: awsPorts(awsSettings(config, logger)),
   };
 }
 
@@ -86,14 +76,7 @@ export function makeApplyHandler(deps: () => ApplyHandlerDeps) {
   return async (event: SQSEvent, context?: Context) => {
     ready ??= deps();
     const d = ready;
-    const processor = new SqsFifoPartialProcessorAsync();
-    try {
-      return await processPartialResponse(event, (record: SQSRecord) => applyRecord(d, record, context), processor, {
-        throwOnFullBatchFailure: false,
-      });
-    } finally {
-      d.metrics?.publishStoredMetrics();
-    }
+    return processFifoBatch(event, (record) => applyRecord(d, record, context), d.metrics);
   };
 }
 

@@ -1,19 +1,12 @@
-/**
- * The drift function, on the schedule (every 15 minutes by default): for every configured repository, revision
- * drift (branch head against the applied state) and resource drift (DetectStackDrift) of every stack, with events on
- * transitions only, and the `DriftedStacks` gauge for the alarm.
- */
-import { createHash } from 'node:crypto';
-import { join } from 'node:path';
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { Context } from 'aws-lambda';
 import type { EngineDeps } from '../shared/engine/deps.ts';
 import { checkDrift, type DriftReport } from '../shared/engine/drift.ts';
 import { toGitOpsError } from '../shared/errors.ts';
 import type { Logger } from '../shared/ports.ts';
-import { awsDeps } from '../shared/runtime/aws-deps.ts';
 import { Metrics as MetricNames, type RepositoryEnv } from '../stack/function-env.ts';
 import { type FunctionConfig, readConfig } from './lib/config.ts';
+import { engineCache } from './lib/engines.ts';
 import { deadlineSignal, functionLogger } from './lib/powertools.ts';
 
 /**
@@ -36,31 +29,12 @@ export interface DriftHandlerDeps {
 export function driftDepsFromEnv(env: NodeJS.ProcessEnv = process.env): DriftHandlerDeps {
   const config = readConfig(env, ['busName', 'stateBucket']);
   const { logger } = functionLogger('drift');
-  const engines = new Map<string, EngineDeps>();
+  const engines = engineCache(config, logger);
   return {
     config,
     logger,
     metrics: new Metrics({ namespace: MetricNames.namespace, serviceName: 'drift' }),
-    engine: (repo) => {
-      let deps = engines.get(repo.url);
-      if (!deps) {
-        deps = awsDeps(
-          {
-            bucket: config.bucket,
-            prefix: config.statePrefix,
-            busName: config.busName,
-            secretsPrefix: config.secretsPrefix,
-            region: config.region,
-            stackNamePrefix: config.stackNamePrefix,
-            cacheDir: join('/tmp', 'gitops-cache', createHash('sha256').update(repo.url).digest('hex').slice(0, 16)),
-            logger,
-          },
-          repo.url,
-        );
-        engines.set(repo.url, deps);
-      }
-      return deps;
-    },
+    engine: (repo) => engines(repo.url),
   };
 }
 

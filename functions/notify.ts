@@ -13,28 +13,19 @@ import { SnsNotifier } from '../shared/adapters/aws/notifier-sns.ts';
 import { SsmSecrets } from '../shared/adapters/aws/secrets-ssm.ts';
 import { systemClock } from '../shared/clock.ts';
 import { toGitOpsError } from '../shared/errors.ts';
-import { DetailType, EVENT_SOURCE, type EventDetail, type GitOpsEvent } from '../shared/events/catalog.ts';
+import { EVENT_SOURCE, type EventDetail, type GitOpsEvent } from '../shared/events/catalog.ts';
 import { commitStatusFor } from '../shared/notify/commit-status.ts';
 import { NotificationDeduper } from '../shared/notify/dedupe.ts';
 import { GitHubStatusNotifier } from '../shared/notify/github-status.ts';
 import { SlackNotifier } from '../shared/notify/slack-notifier.ts';
 import type { Notifier } from '../shared/notify/types.ts';
 import type { Logger } from '../shared/ports.ts';
+import { NOTIFY_DETAIL_TYPES } from '../stack/function-env.ts';
 import { readConfig } from './lib/config.ts';
 import { functionLogger } from './lib/powertools.ts';
 
-/** What a person is told about. The rest (Push Received, Apply Requested…) only drives commit statuses. */
-export const ALERTING: ReadonlySet<string> = new Set([
-  DetailType.SyncFailed,
-  DetailType.SyncSucceeded,
-  DetailType.PlanReady,
-  DetailType.StackPruned,
-  DetailType.OutOfSync,
-  DetailType.DriftDetected,
-  DetailType.DriftResolved,
-  DetailType.HealthDegraded,
-  DetailType.HealthRestored,
-]);
+/** What a person is told about: every detail-type the stack routes here. */
+export const ALERTING: ReadonlySet<string> = new Set(NOTIFY_DETAIL_TYPES);
 
 export interface NotifyHandlerDeps {
   /** Alert channels: SNS, Slack. */

@@ -5,8 +5,6 @@
  * the stack key as its FIFO group so one stack's applies never overlap while different stacks go in parallel.
  */
 import { createHash } from 'node:crypto';
-import { join } from 'node:path';
-import { processPartialResponse, SqsFifoPartialProcessorAsync } from '@aws-lambda-powertools/batch';
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import type { Context, SQSEvent, SQSRecord } from 'aws-lambda';
@@ -15,9 +13,10 @@ import { requestApplies } from '../shared/engine/sync.ts';
 import { toGitOpsError } from '../shared/errors.ts';
 import { DetailType, EVENT_SOURCE } from '../shared/events/catalog.ts';
 import type { Logger } from '../shared/ports.ts';
-import { awsDeps } from '../shared/runtime/aws-deps.ts';
 import { type ApplyQueueMessage, Metrics as MetricNames } from '../stack/function-env.ts';
 import { type FunctionConfig, readConfig } from './lib/config.ts';
+import { engineCache } from './lib/engines.ts';
+import { processFifoBatch } from './lib/fifo-batch.ts';
 import { deadlineSignal, functionLogger } from './lib/powertools.ts';
 import { syncRequestsFrom } from './lib/sync-request.ts';
 
@@ -35,31 +34,11 @@ export function syncDepsFromEnv(env: NodeJS.ProcessEnv = process.env): SyncHandl
   const config = readConfig(env, ['busName', 'stateBucket', 'applyQueueUrl']);
   const { logger } = functionLogger('sync');
   const sqs = new SQSClient({ region: config.region });
-  const engines = new Map<string, EngineDeps>();
   return {
     config,
     logger,
     metrics: new Metrics({ namespace: MetricNames.namespace, serviceName: 'sync' }),
-    engine: (repoUrl) => {
-      let deps = engines.get(repoUrl);
-      if (!deps) {
-        deps = awsDeps(
-          {
-            bucket: config.bucket,
-            prefix: config.statePrefix,
-            busName: config.busName,
-            secretsPrefix: config.secretsPrefix,
-            region: config.region,
-            stackNamePrefix: config.stackNamePrefix,
-            cacheDir: join('/tmp', 'gitops-cache', createHash('sha256').update(repoUrl).digest('hex').slice(0, 16)),
-            logger,
-          },
-          repoUrl,
-        );
-        engines.set(repoUrl, deps);
-      }
-      return deps;
-    },
+    engine: engineCache(config, logger),
     sendApply: async (message, groupId, dedupeId) => {
       await sqs.send(
         new SendMessageCommand({
@@ -78,16 +57,7 @@ export function makeSyncHandler(deps: () => SyncHandlerDeps) {
   return async (event: SQSEvent, context?: Context) => {
     ready ??= deps();
     const d = ready;
-    // FIFO: after one failed message the rest of its group is returned too, so order is kept.
-    const processor = new SqsFifoPartialProcessorAsync();
-    try {
-      return await processPartialResponse(event, (record: SQSRecord) => syncRecord(d, record, context), processor, {
-        // A batch whose every message failed is reported like any other, not thrown: the same redelivery either way.
-        throwOnFullBatchFailure: false,
-      });
-    } finally {
-      d.metrics?.publishStoredMetrics();
-    }
+    return processFifoBatch(event, (record) => syncRecord(d, record, context), d.metrics);
   };
 }
 

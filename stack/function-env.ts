@@ -4,6 +4,8 @@
  * file must stay free of aws-cdk-lib imports (it is bundled into every function).
  */
 
+import { DetailType } from '../shared/events/catalog.ts';
+
 /** Environment variables the stack sets on the functions. Each function gets only the ones it needs. */
 export const FunctionEnv = {
   /** Name of the custom EventBridge bus every lambda-gitops event goes to. */
@@ -96,3 +98,19 @@ export interface ApplyQueueMessage {
   readonly 'detail-type': string;
   readonly detail: Readonly<Record<string, unknown>>;
 }
+
+/**
+ * Detail-types the notify function receives (the stack's rule routes exactly these to it): alerts for SNS mail and
+ * chat and Slack, and commit statuses.
+ */
+export const NOTIFY_DETAIL_TYPES: readonly DetailType[] = [
+  DetailType.PlanReady,
+  DetailType.SyncSucceeded,
+  DetailType.SyncFailed,
+  DetailType.StackPruned,
+  DetailType.OutOfSync,
+  DetailType.DriftDetected,
+  DetailType.DriftResolved,
+  DetailType.HealthDegraded,
+  DetailType.HealthRestored,
+];

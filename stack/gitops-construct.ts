@@ -26,6 +26,7 @@ import {
   type GitProvider,
   MetricPublishers,
   Metrics,
+  NOTIFY_DETAIL_TYPES,
   type RepositoryEnv,
   SecretName,
   secretParameterName,
@@ -244,19 +245,6 @@ const FUNCTION_SPECS: Readonly<Record<GitOpsFunctionName, FunctionSpec>> = {
 
 /** SQS wants a visibility timeout of at least 6x the consumer's timeout so a retried batch is not seen twice. */
 const VISIBILITY_FACTOR = 6;
-
-/** Detail-types the notify function turns into alerts (SNS mail and chat, Slack) and commit statuses. */
-const NOTIFY_TYPES: readonly DetailType[] = [
-  DetailType.PlanReady,
-  DetailType.SyncSucceeded,
-  DetailType.SyncFailed,
-  DetailType.StackPruned,
-  DetailType.OutOfSync,
-  DetailType.DriftDetected,
-  DetailType.DriftResolved,
-  DetailType.HealthDegraded,
-  DetailType.HealthRestored,
-];
 
 /**
  * lambda-gitops in one construct: the webhook, sync, apply, drift and notify functions, the event bus with its
@@ -766,7 +754,7 @@ export class GitOps extends Construct {
       // recoveries, and publishes one message per protocol (plain text for e-mail, the Amazon Q Developer custom
       // notification JSON for chat). A second rule straight to the topic would send every failure twice, undeduped.
       description: 'Results, drift and health events to the notify function (alerts topic, Slack, commit statuses)',
-      eventPattern: { source: [EVENT_SOURCE], detailType: [...NOTIFY_TYPES] },
+      eventPattern: { source: [EVENT_SOURCE], detailType: [...NOTIFY_DETAIL_TYPES] },
       targets: [
         new targets.LambdaFunction(notify, {
           deadLetterQueue: deliveryDlq,

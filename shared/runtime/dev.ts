@@ -1,7 +1,6 @@
 import { createHmac, randomUUID } from 'node:crypto';
 import { readFile, writeFile } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { join, relative, resolve } from 'node:path';
 import { MemoryEventSink } from '../adapters/local/index.ts';
 import { checkDrift } from '../engine/drift.ts';
@@ -16,6 +15,7 @@ import { handleWebhook } from '../webhook/handle.ts';
 import type { PushDelivery } from '../webhook/parse.ts';
 import { demoSecret, git, prepareDemoRepo } from './demo-repo.ts';
 import { CoalescingQueue } from './keyed-queue.ts';
+import { listenOnLoopback } from './listen.ts';
 import { localDeps } from './local-deps.ts';
 import { statusPageFor } from './status-page/handler.ts';
 import { formatSyncSummary } from './summary.ts';
@@ -178,18 +178,7 @@ export async function startDevRuntime(options: DevOptions): Promise<DevRuntime> 
     send(res, 404, 'application/json', '{"error":"not found"}');
   }
 
-  await new Promise<void>((ok, fail) => {
-    server.once('error', (err: NodeJS.ErrnoException) =>
-      fail(
-        err.code === 'EADDRINUSE'
-          ? new GitOpsError(Reason.InvalidConfig, `port ${options.port} is in use: pass --port`, { field: '--port' })
-          : err,
-      ),
-    );
-    server.listen(options.port, '127.0.0.1', () => ok());
-  });
-  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  const closed = new Promise<void>((ok) => server.once('close', () => ok()));
+  const { url, closed } = await listenOnLoopback(server, options.port);
 
   say(`lambda-gitops dev: watching ${repo}`);
   say(`  webhook   POST ${url}/webhook  (GitHub, GitLab, Bitbucket; signed with GITOPS_WEBHOOK_SECRET)`);

@@ -4,11 +4,11 @@
  * no plan and no "Sync now" — and bound to 127.0.0.1 only.
  */
 import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { FolderStateStore } from '../adapters/local/index.ts';
-import { GitOpsError, Reason, toGitOpsError } from '../errors.ts';
+import { toGitOpsError } from '../errors.ts';
 import type { Logger, StateStore } from '../ports.ts';
+import { listenOnLoopback } from './listen.ts';
 import { readEventsTail } from './status-page/events-file.ts';
 import { StatusPage } from './status-page/handler.ts';
 import { SECURITY_HEADERS } from './status-page/security.ts';
@@ -60,18 +60,7 @@ export async function startStatusServer(options: StatusServerOptions): Promise<S
         } else res.end();
       });
   });
-  await new Promise<void>((ok, fail) => {
-    server.once('error', (err: NodeJS.ErrnoException) =>
-      fail(
-        err.code === 'EADDRINUSE'
-          ? new GitOpsError(Reason.InvalidConfig, `port ${options.port} is in use: pass --port`, { field: '--port' })
-          : err,
-      ),
-    );
-    server.listen(options.port, '127.0.0.1', () => ok());
-  });
-  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  const closed = new Promise<void>((ok) => server.once('close', () => ok()));
+  const { url, closed } = await listenOnLoopback(server, options.port);
   return {
     url,
     closed,

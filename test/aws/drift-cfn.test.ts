@@ -58,91 +58,88 @@ describe('CloudFormationDriftDetector', () => {
     expect(d.calls).toBe(2);
   });
 
-  it.each(['CREATE_COMPLETE', 'UPDATE_COMPLETE', 'UPDATE_ROLLBACK_COMPLETE', 'UPDATE_ROLLBACK_FAILED'])(
-    'detects drift in %s, polling and reading every page of MODIFIED/DELETED resources',
-    async (status) => {
-      cfn.on(DetectStackDriftCommand).resolves({ StackDriftDetectionId: DETECTION });
-      cfn
-        .on(DescribeStackDriftDetectionStatusCommand)
-        .resolvesOnce({
-          StackId: STACK_ID,
-          StackDriftDetectionId: DETECTION,
-          DetectionStatus: 'DETECTION_IN_PROGRESS',
-          Timestamp: new Date(),
-        })
-        .resolves({
-          StackId: STACK_ID,
-          StackDriftDetectionId: DETECTION,
-          DetectionStatus: 'DETECTION_COMPLETE',
-          StackDriftStatus: 'DRIFTED',
-          DriftedStackResourceCount: 2,
-          Timestamp: new Date(),
-        });
-      cfn
-        .on(DescribeStackResourceDriftsCommand, { NextToken: undefined })
-        .resolves({
-          StackResourceDrifts: [
-            {
-              StackId: STACK_ID,
-              LogicalResourceId: 'Queue',
-              PhysicalResourceId: 'https://sqs.eu-west-1.amazonaws.com/123456789012/web-prod-queue',
-              ResourceType: 'AWS::SQS::Queue',
-              StackResourceDriftStatus: 'MODIFIED',
-              ExpectedProperties: '{"VisibilityTimeout":30}',
-              ActualProperties: '{"VisibilityTimeout":60}',
-              PropertyDifferences: [
-                {
-                  PropertyPath: '/VisibilityTimeout',
-                  ExpectedValue: '30',
-                  ActualValue: '60',
-                  DifferenceType: 'NOT_EQUAL',
-                },
-              ],
-              Timestamp: new Date(),
-            },
-          ],
-          NextToken: 'next',
-        })
-        .on(DescribeStackResourceDriftsCommand, { NextToken: 'next' })
-        .resolves({
-          StackResourceDrifts: [
-            {
-              StackId: STACK_ID,
-              LogicalResourceId: 'Topic',
-              ResourceType: 'AWS::SNS::Topic',
-              StackResourceDriftStatus: 'DELETED',
-              Timestamp: new Date(),
-            },
-          ],
-        });
-      const d = detector();
+  it('detects drift, polling until complete and reading every page of MODIFIED/DELETED resources', async () => {
+    cfn.on(DetectStackDriftCommand).resolves({ StackDriftDetectionId: DETECTION });
+    cfn
+      .on(DescribeStackDriftDetectionStatusCommand)
+      .resolvesOnce({
+        StackId: STACK_ID,
+        StackDriftDetectionId: DETECTION,
+        DetectionStatus: 'DETECTION_IN_PROGRESS',
+        Timestamp: new Date(),
+      })
+      .resolves({
+        StackId: STACK_ID,
+        StackDriftDetectionId: DETECTION,
+        DetectionStatus: 'DETECTION_COMPLETE',
+        StackDriftStatus: 'DRIFTED',
+        DriftedStackResourceCount: 2,
+        Timestamp: new Date(),
+      });
+    cfn
+      .on(DescribeStackResourceDriftsCommand, { NextToken: undefined })
+      .resolves({
+        StackResourceDrifts: [
+          {
+            StackId: STACK_ID,
+            LogicalResourceId: 'Queue',
+            PhysicalResourceId: 'https://sqs.eu-west-1.amazonaws.com/123456789012/web-prod-queue',
+            ResourceType: 'AWS::SQS::Queue',
+            StackResourceDriftStatus: 'MODIFIED',
+            ExpectedProperties: '{"VisibilityTimeout":30}',
+            ActualProperties: '{"VisibilityTimeout":60}',
+            PropertyDifferences: [
+              {
+                PropertyPath: '/VisibilityTimeout',
+                ExpectedValue: '30',
+                ActualValue: '60',
+                DifferenceType: 'NOT_EQUAL',
+              },
+            ],
+            Timestamp: new Date(),
+          },
+        ],
+        NextToken: 'next',
+      })
+      .on(DescribeStackResourceDriftsCommand, { NextToken: 'next' })
+      .resolves({
+        StackResourceDrifts: [
+          {
+            StackId: STACK_ID,
+            LogicalResourceId: 'Topic',
+            ResourceType: 'AWS::SNS::Topic',
+            StackResourceDriftStatus: 'DELETED',
+            Timestamp: new Date(),
+          },
+        ],
+      });
+    const d = detector();
 
-      const result = await d.detect(stackState());
+    const result = await d.detect(stackState());
 
-      expect(result.status).toBe('Drifted');
-      expect(result.resources).toEqual([
-        {
-          logicalId: 'Queue',
-          physicalId: 'https://sqs.eu-west-1.amazonaws.com/123456789012/web-prod-queue',
-          type: 'AWS::SQS::Queue',
-          status: 'MODIFIED',
-          differences: [{ path: '/VisibilityTimeout', expected: '30', actual: '60', kind: 'NOT_EQUAL' }],
-        },
-        { logicalId: 'Topic', type: 'AWS::SNS::Topic', status: 'DELETED', differences: [] },
-      ]);
-      expect(result.message).toContain('Queue MODIFIED');
-      const filters = cfn
-        .commandCalls(DescribeStackResourceDriftsCommand)
-        .map((c) => c.args[0].input.StackResourceDriftStatusFilters);
-      expect(filters).toEqual([
-        ['MODIFIED', 'DELETED'],
-        ['MODIFIED', 'DELETED'],
-      ]);
-      // DetectStackDrift, 2 status polls, 2 pages.
-      expect(d.calls).toBe(5);
-      expect(d.callsFor('prod/web')).toBe(5);
-    },
-  );
+    expect(result.status).toBe('Drifted');
+    expect(result.resources).toEqual([
+      {
+        logicalId: 'Queue',
+        physicalId: 'https://sqs.eu-west-1.amazonaws.com/123456789012/web-prod-queue',
+        type: 'AWS::SQS::Queue',
+        status: 'MODIFIED',
+        differences: [{ path: '/VisibilityTimeout', expected: '30', actual: '60', kind: 'NOT_EQUAL' }],
+      },
+      { logicalId: 'Topic', type: 'AWS::SNS::Topic', status: 'DELETED', differences: [] },
+    ]);
+    expect(result.message).toContain('Queue MODIFIED');
+    const filters = cfn
+      .commandCalls(DescribeStackResourceDriftsCommand)
+      .map((c) => c.args[0].input.StackResourceDriftStatusFilters);
+    expect(filters).toEqual([
+      ['MODIFIED', 'DELETED'],
+      ['MODIFIED', 'DELETED'],
+    ]);
+    // DetectStackDrift, 2 status polls, 2 pages.
+    expect(d.calls).toBe(5);
+    expect(d.callsFor('prod/web')).toBe(5);
+  });
 
   it('stops at IN_SYNC without reading resource drifts', async () => {
     cfn.on(DetectStackDriftCommand).resolves({ StackDriftDetectionId: DETECTION });

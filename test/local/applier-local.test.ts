@@ -24,7 +24,6 @@ const template = {
     BucketRef: { Value: { Ref: 'Logs' } },
     QueueArn: { Value: { 'Fn::GetAtt': ['Jobs', 'Arn'] } },
     QueueUrlShort: { Value: { 'Fn::GetAtt': 'Jobs.QueueUrl' } },
-    // biome-ignore lint/suspicious/noTemplateCurlyInString: CloudFormation Fn::Sub syntax, not a JS template
     Where: { Value: { 'Fn::Sub': '${AWS::StackName} in ${AWS::Region} for ${Env}: ${Logs} ${Jobs.Arn} ${!Keep}' } },
     Joined: { Value: { 'Fn::Join': ['-', [{ Ref: 'Env' }, 'x']] } },
     Imported: { Value: { 'Fn::ImportValue': 'shared-vpc' } },
@@ -51,7 +50,6 @@ describe('LocalApplier', () => {
       BucketRef: 'web-prod-Logs',
       QueueArn: 'web-prod.Jobs.Arn',
       QueueUrlShort: 'web-prod.Jobs.QueueUrl',
-      // biome-ignore lint/suspicious/noTemplateCurlyInString: the literal ${Keep} that Fn::Sub's ${!Keep} escape yields
       Where: 'web-prod in eu-west-1 for prod: web-prod-Logs web-prod.Jobs.Arn ${Keep}',
       Joined: 'prod-x',
       Imported: 'web-prod.Imported',

@@ -9,7 +9,6 @@ import {
   DescribeStackDriftDetectionStatusCommand,
   type DescribeStackDriftDetectionStatusCommandOutput,
   DescribeStackResourceDriftsCommand,
-  DescribeStacksCommand,
   DetectStackDriftCommand,
 } from '@aws-sdk/client-cloudformation';
 import { systemClock } from '../../clock.ts';
