@@ -21,6 +21,7 @@ import {
   type Style,
   syncJson,
 } from './format.ts';
+import { withProgress } from './progress.ts';
 
 /** Runs one CLI invocation and returns the exit code. Errors never escape as stack traces unless --verbose. */
 export async function main(argv: readonly string[], io: Io = processIo()): Promise<number> {
@@ -51,6 +52,8 @@ export interface Io {
   err(text: string): void;
   readonly color: boolean;
   readonly env: NodeJS.ProcessEnv;
+  /** Print progress lines on stderr (a terminal is attached to it). */
+  readonly progress?: boolean;
 }
 
 function processIo(): Io {
@@ -59,6 +62,7 @@ function processIo(): Io {
     err: (t) => process.stderr.write(t),
     color: Boolean(process.stdout.isTTY) && !process.env.NO_COLOR,
     env: process.env,
+    progress: Boolean(process.stderr.isTTY),
   };
 }
 
@@ -163,6 +167,11 @@ function requireRepo(o: CliOptions): string {
 }
 
 async function depsFor(o: CliOptions, io: Io, logger: Logger): Promise<EngineDeps> {
+  const deps = await targetDeps(o, io, logger);
+  return io.progress ? withProgress(deps, (line) => io.err(`${line}\n`)) : deps;
+}
+
+async function targetDeps(o: CliOptions, io: Io, logger: Logger): Promise<EngineDeps> {
   const repo = requireRepo(o);
   if (o.target === 'aws') {
     // Loaded only for --target aws: the local loop never pays for the AWS SDK.

@@ -74,9 +74,11 @@ export function syncRequestsFrom(body: string, repositories: readonly Repository
     const targets = repo
       ? repositories.filter((r) => r === findRepository(repositories, { url: repo, name: repo }))
       : repositories;
+    // An approval names the revision that was reviewed (the one in Plan Ready): exactly that commit is applied, not
+    // whatever the branch has moved to since. Without one, the branch head.
     return targets.map((repository) => ({
       repository,
-      ref: str(detail.branch) ?? repository.branch,
+      ref: str(detail.revision) ?? str(detail.branch) ?? repository.branch,
       environments: list(detail.environment),
       stacks: list(detail.stack),
       approve: detail.approve === true,

@@ -222,3 +222,34 @@ describe('gitops CLI on a remote repository over smart HTTP', () => {
     }
   });
 });
+
+describe('gitops CLI progress', () => {
+  it('reports the fetch and each stack on stderr for a terminal, and keeps stdout for the result', async () => {
+    const { main } = await import('../../bin/cli/main.ts');
+    const dir = createWorkRepo(genv, mkdtempSync(join(tmpdir(), 'gitops-cli-progress-')));
+    cpSync(resolve('examples'), dir, { recursive: true });
+    git(genv, dir, ['add', '-A']);
+    git(genv, dir, ['commit', '-qm', 'Import']);
+    let out = '';
+    let err = '';
+    const io = {
+      out: (t: string) => void (out += t),
+      err: (t: string) => void (err += t),
+      color: false,
+      env: {},
+      progress: true,
+    };
+
+    const code = await main(
+      ['sync', dir, '--env', 'dev', '--state', mkdtempSync(join(tmpdir(), 'gitops-cli-ps-'))],
+      io,
+    );
+
+    expect(code).toBe(0);
+    expect(err).toMatch(/fetched main at [0-9a-f]{7}/);
+    expect(err).toContain('applying dev/network (dev-network)');
+    expect(err.match(/^applying /gm)).toHaveLength(5);
+    expect(out).not.toContain('applying');
+    expect(out).toContain('Sync complete: 5 applied');
+  });
+});

@@ -313,6 +313,48 @@ describe('the deployed loop: sync → apply → drift → notify handlers', () =
     expect(types().filter((t) => t === 'Drift Resolved')).toHaveLength(1);
   });
 
+  it('stops at Plan Ready under a manual policy and applies exactly the approved revision', async () => {
+    commitFiles(
+      genv,
+      work,
+      {
+        'gitops.yaml': GITOPS.replace(
+          '  stackName: "{env}-{stack}"\n',
+          '  stackName: "{env}-{stack}"\n  syncPolicy: { automated: false }\n',
+        ),
+      },
+      'Manual syncs',
+    );
+    const reviewed = commitFiles(genv, work, { 'templates/queue.yaml': QUEUE(120) }, 'Reviewed change');
+    push(genv, work, bare);
+    cfn.setStatus('gitops-dev-queue', 'UPDATE_COMPLETE');
+    published.length = 0;
+    await syncHandler()(sqsEvent(record(pushReceived(), `${url}#main`)));
+    await drainApplies();
+    const planReady = published.filter((e) => e.detailType === 'Plan Ready');
+    expect(planReady.map((e) => e.detail.stack)).toEqual(['queue']);
+    expect(cfn.stacks.get('gitops-dev-queue')?.template?.Resources?.Work?.Properties).not.toEqual({
+      VisibilityTimeout: 120,
+    });
+
+    // The branch moves on after the review: the approval still applies the reviewed commit.
+    commitFiles(genv, work, { 'templates/queue.yaml': QUEUE(150) }, 'Not reviewed yet');
+    push(genv, work, bare);
+    const approval = JSON.stringify({
+      source: 'lambda-gitops',
+      'detail-type': 'Sync Requested',
+      detail: { repo: url, stack: 'queue', environment: 'dev', revision: reviewed, approve: true },
+    });
+    await syncHandler()(sqsEvent(record(approval, `${url}#main`)));
+    expect(applyQueue.map((a) => a.group)).toEqual(['dev/queue']);
+    await drainApplies();
+
+    expect(cfn.stacks.get('gitops-dev-queue')?.template?.Resources?.Work?.Properties).toEqual({
+      VisibilityTimeout: 120,
+    });
+    expect((await deps.state.getStack('dev/queue'))?.state.lastApplied?.revision).toBe(reviewed);
+  });
+
   it('sends an identical alert once and always sends the recovery', async () => {
     const sent: string[] = [];
     const statuses: string[] = [];
