@@ -87,7 +87,8 @@ export function makeNotifyHandler(deps: () => NotifyHandlerDeps) {
       }
     }
     let sent = 0;
-    if (ALERTING.has(gitopsEvent.detailType)) {
+    // `notify: false` — the repository's notification routes leave this event out of alerts; statuses still go.
+    if (ALERTING.has(gitopsEvent.detailType) && gitopsEvent.detail.notify !== false) {
       for (const toSend of await d.deduper.filter([gitopsEvent])) {
         for (const channel of d.alerts) {
           try {

@@ -153,6 +153,8 @@ export interface RenderedStack {
   readonly commit: CommitInfo;
   readonly repo: string;
   readonly branch: string;
+  /** The repository's notification routes (not sent to CloudFormation, so not part of the hash). */
+  readonly notifications?: readonly NotificationRoute[];
 }
 
 export interface ChangeSummary {
@@ -234,6 +236,8 @@ export interface StackState {
   readonly headRevision?: string;
   readonly syncPolicy?: SyncPolicy;
   readonly role?: string;
+  /** The notification routes of the revision last seen, for events that have no rendered stack (drift, prune). */
+  readonly notifications?: readonly NotificationRoute[];
   readonly updatedAt: string;
 }
 

@@ -19,6 +19,7 @@ export function stateFor(rendered: RenderedStack, previous: StackState | undefin
     dependsOn: rendered.dependsOn,
     syncPolicy: rendered.syncPolicy,
     ...(rendered.role ? { role: rendered.role } : {}),
+    ...(rendered.notifications?.length ? { notifications: rendered.notifications } : {}),
     ...(previous?.lastApplied ? { lastApplied: previous.lastApplied } : {}),
     ...(previous?.lastAttempted ? { lastAttempted: previous.lastAttempted } : {}),
     ...(previous?.headRevision ? { headRevision: previous.headRevision } : {}),
@@ -72,6 +73,7 @@ export function stackDetail(rendered: RenderedStack) {
     region: rendered.region,
     revision: rendered.revision,
     commit: rendered.commit,
+    ...(rendered.notifications?.length ? { routes: rendered.notifications } : {}),
   };
 }
 
@@ -85,6 +87,7 @@ export function stateDetail(state: StackState) {
     stackName: state.stackName,
     region: state.region,
     ...(state.lastApplied ? { revision: state.lastApplied.revision, commit: state.lastApplied.commit } : {}),
+    ...(state.notifications?.length ? { routes: state.notifications } : {}),
   };
 }
 

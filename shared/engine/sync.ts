@@ -165,6 +165,7 @@ async function recordRenderFailure(deps: EngineDeps, plan: Plan, entry: PlanEntr
     ),
   });
   await emit(deps.events, deps.clock, DetailType.SyncFailed, {
+    routes: config.notifications,
     repo: snapshot.repo,
     branch: snapshot.branch,
     stack: entry.stack,

@@ -50,6 +50,8 @@ export interface EventDetail {
   /** Sync Requested: apply even though the policy is manual. */
   readonly approve?: boolean;
   readonly previousRevision?: string;
+  /** False when the repository's `notifications` routes leave this event out of alerts (see events/routing.ts). */
+  readonly notify?: boolean;
   /** Alarm names, dependency keys and other specifics of the reason. */
   readonly data?: Readonly<Record<string, unknown>>;
 }

@@ -1,16 +1,28 @@
+import type { NotificationRoute } from '../model.ts';
 import type { Clock, EventSink } from '../ports.ts';
 import { sanitizeDeep } from '../sanitize.ts';
 import { type DetailType, defaultSeverity, EVENT_SOURCE, type EventDetail, type GitOpsEvent } from './catalog.ts';
+import { shouldNotify } from './routing.ts';
 
-export type DetailInput = Omit<EventDetail, 'severity'> & { readonly severity?: EventDetail['severity'] };
+export type DetailInput = Omit<EventDetail, 'severity' | 'notify'> & {
+  readonly severity?: EventDetail['severity'];
+  /** The repository's notification routes: they decide `notify`, and are not part of the event. */
+  readonly routes?: readonly NotificationRoute[];
+};
 
 /** Builds an event of the catalog: default severity, sanitized text, the time from the clock. */
 export function makeEvent(detailType: DetailType, detail: DetailInput, clock: Pick<Clock, 'now'>): GitOpsEvent {
+  const { routes, ...fields } = detail;
+  const severity = fields.severity ?? defaultSeverity[detailType];
   return {
     source: EVENT_SOURCE,
     detailType,
     time: clock.now().toISOString(),
-    detail: sanitizeDeep({ ...detail, severity: detail.severity ?? defaultSeverity[detailType] }),
+    detail: sanitizeDeep({
+      ...fields,
+      severity,
+      ...(routes?.length ? { notify: shouldNotify(routes, detailType, { ...fields, severity }) } : {}),
+    }),
   };
 }
 

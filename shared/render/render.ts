@@ -222,6 +222,7 @@ function renderOne(
     commit: snapshot.commit,
     repo: snapshot.repo,
     branch: snapshot.branch,
+    ...(config.notifications.length ? { notifications: config.notifications } : {}),
   };
 }
 

@@ -182,3 +182,29 @@ describe('sync on the bundled example (3 environments, 5 stacks)', () => {
     expect(JSON.stringify(await repo.state.listStacks())).toBe(before);
   });
 });
+
+describe('notification routes of gitops.yaml', () => {
+  it('mark events of the environments and types they name, and only those', async () => {
+    const repo = exampleRepo();
+    repo.edit(
+      'gitops.yaml',
+      'stacks:\n',
+      'notifications:\n  - events: ["Sync Failed"]\n    environments: [prod]\nstacks:\n',
+      'Alert on prod failures only',
+    );
+    await sync(repo.deps, {});
+    const succeeded = repo.events.events.filter((e) => e.detailType === 'Sync Succeeded');
+    expect(succeeded).toHaveLength(15);
+    expect(new Set(succeeded.map((e) => e.detail.notify))).toEqual(new Set([false]));
+
+    repo.commit({ 'templates/queue.yaml': 'Resources:\n  Bad: !Nope x\n' }, 'Break the queue');
+    repo.clearEvents();
+    await sync(repo.deps, {});
+    const failed = repo.events.events.filter((e) => e.detailType === 'Sync Failed');
+    expect(failed.map((e) => [e.detail.environment, e.detail.notify]).sort()).toEqual([
+      ['dev', false],
+      ['prod', true],
+      ['staging', false],
+    ]);
+  });
+});

@@ -387,6 +387,12 @@ describe('the deployed loop: sync → apply → drift → notify handlers', () =
     await notify(event('Sync Succeeded', 'Applied'));
     expect(sent).toEqual(['Sync Failed queue', 'Sync Succeeded queue']);
     expect(statuses).toEqual(['Sync Failed', 'Sync Failed', 'Sync Succeeded']);
+
+    // The repository's notification routes leave this one out: a commit status, but no alert.
+    const routedOut = event('Sync Failed', 'InvalidTemplate');
+    await notify({ ...routedOut, detail: { ...routedOut.detail, stack: 'data', notify: false } });
+    expect(sent).toEqual(['Sync Failed queue', 'Sync Succeeded queue']);
+    expect(statuses).toHaveLength(4);
   });
 });
 
