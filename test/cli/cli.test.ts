@@ -233,10 +233,20 @@ describe('gitops CLI progress', () => {
     let out = '';
     let err = '';
     const io = {
+      out: (t: string) => {
+        out += t;
+      },
+      err: (t: string) => {
+        err += t;
+      },
+      color: false,
+      env: {},
+      progress: true,
+    };
       out: (t: string) => void (out += t),
       err: (t: string) => void (err += t),
       color: false,
-      env: {},
+      env: ,
       progress: true,
     };
 
