@@ -243,12 +243,6 @@ describe('gitops CLI progress', () => {
       env: {},
       progress: true,
     };
-      out: (t: string) => void (out += t),
-      err: (t: string) => void (err += t),
-      color: false,
-      env: ,
-      progress: true,
-    };
 
     const code = await main(
       ['sync', dir, '--env', 'dev', '--state', mkdtempSync(join(tmpdir(), 'gitops-cli-ps-'))],
