@@ -19,6 +19,7 @@ import type { GitOpsEnvironment, GitOpsProps, GitOpsRepository } from './gitops-
  * | driftMinutes, pollMinutes | schedule rates in minutes |
  * | serviceRolePolicies | comma-separated AWS managed policy names or policy ARNs for the CloudFormation service role |
  * | applyConcurrency, driftConcurrency | integers, or `false` for no reserved concurrency |
+ * | trustedKeyParameters | comma-separated SSM parameter names of the OpenPGP keys every applied commit must be signed by |
  */
 export const CONTEXT_KEYS = [
   'stackName',
@@ -42,6 +43,7 @@ export const CONTEXT_KEYS = [
   'serviceRolePolicies',
   'applyConcurrency',
   'driftConcurrency',
+  'trustedKeyParameters',
 ] as const;
 export type ContextKey = (typeof CONTEXT_KEYS)[number];
 
@@ -148,6 +150,7 @@ export function configFromContext(get: (key: ContextKey) => unknown): AppConfig 
       serviceRolePolicyArns: policies?.filter((p) => p.startsWith('arn:')),
       applyConcurrency: intOrFalse('applyConcurrency'),
       driftConcurrency: intOrFalse('driftConcurrency'),
+      trustedKeyParameters: list('trustedKeyParameters'),
     },
   };
 }

@@ -39,6 +39,11 @@ export const FunctionEnv = {
    * final Sync Failed instead of being retried into the dead-letter queue without a word.
    */
   applyMaxReceives: 'GITOPS_APPLY_MAX_RECEIVES',
+  /**
+   * Comma-separated SSM parameter names of the OpenPGP public keys the installation trusts: when set, the sync and
+   * drift functions act only on commits signed by one of them, whatever the repository says.
+   */
+  trustedKeyParameters: 'GITOPS_TRUSTED_KEY_PARAMETERS',
   powertoolsServiceName: 'POWERTOOLS_SERVICE_NAME',
   powertoolsMetricsNamespace: 'POWERTOOLS_METRICS_NAMESPACE',
 } as const;

@@ -192,6 +192,13 @@ export interface GitOpsProps {
    */
   readonly maxReceiveCount?: number;
   /**
+   * SSM parameters (names starting with `/`) holding armored OpenPGP public keys: when given, the sync and drift
+   * functions act only on commits signed by one of these keys, whatever the repository's `gitops.yaml` says — a
+   * commit cannot switch this off or add its own key.
+   * @default - none: the repository's own `signing` setting decides
+   */
+  readonly trustedKeyParameters?: readonly string[];
+  /**
    * Retention of the functions' log groups.
    * @default logs.RetentionDays.ONE_MONTH
    */
@@ -460,7 +467,18 @@ export class GitOps extends Construct {
       [FunctionEnv.secretsPrefix]: config.secretsPrefix,
       [FunctionEnv.repositories]: repositoriesJson,
     });
+    for (const name of props.trustedKeyParameters ?? []) {
+      if (!/^(\/[A-Za-z0-9_.-]+)+$/.test(name)) {
+        fail(
+          `trustedKeyParameters: '${name}' is not an SSM parameter name; use the full name, e.g. '/platform/signing/release'`,
+        );
+      }
+    }
+    const trusted: Record<string, string> = props.trustedKeyParameters?.length
+      ? { [FunctionEnv.trustedKeyParameters]: props.trustedKeyParameters.join(',') }
+      : {};
     const sync = fn('sync', {
+      ...trusted,
       [FunctionEnv.busName]: this.bus.eventBusName,
       ...state,
       [FunctionEnv.secretsPrefix]: config.secretsPrefix,
@@ -486,6 +504,7 @@ export class GitOps extends Construct {
       {
         [FunctionEnv.busName]: this.bus.eventBusName,
         ...state,
+        ...trusted,
         // Revision drift compares each branch head with the applied commit, so drift fetches too.
         [FunctionEnv.secretsPrefix]: config.secretsPrefix,
         [FunctionEnv.repositories]: repositoriesJson,
@@ -532,8 +551,8 @@ export class GitOps extends Construct {
     const names = this.secretParameterNames;
     for (const f of [webhook, sync, apply, drift]) this.bus.grantPutEventsTo(f);
     grantSecrets(webhook, names.webhookSecret);
-    grantSecrets(sync, names.gitToken);
-    grantSecrets(drift, names.gitToken);
+    grantSecrets(sync, names.gitToken, ...(props.trustedKeyParameters ?? []));
+    grantSecrets(drift, names.gitToken, ...(props.trustedKeyParameters ?? []));
     grantSecrets(notify, names.slackWebhookUrl, names.githubToken);
     this.grantState(sync, config.statePrefix);
     this.grantState(apply, config.statePrefix);

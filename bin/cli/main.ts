@@ -183,6 +183,7 @@ async function targetDeps(o: CliOptions, io: Io, logger: Logger): Promise<Engine
     stateDir: o.state,
     logger,
     color: Boolean(io.color),
+    ...(io.env.GITOPS_TRUSTED_KEYS_FILE ? { trustedKeysFile: io.env.GITOPS_TRUSTED_KEYS_FILE } : {}),
     ...(o.region ? { defaultRegion: o.region } : {}),
   });
 }

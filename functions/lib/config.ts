@@ -25,6 +25,8 @@ export interface FunctionConfig {
   readonly cfnServiceRoleArn?: string;
   /** Receives of an apply message before a retryable failure is final (the queue's maxReceiveCount). */
   readonly applyMaxReceives: number;
+  /** SSM parameters of the OpenPGP keys the installation trusts; none: the repository's own `signing` decides. */
+  readonly trustedKeyParameters: readonly string[];
 }
 
 export function readConfig(env: NodeJS.ProcessEnv, required: readonly (keyof typeof FunctionEnv)[]): FunctionConfig {
@@ -50,6 +52,10 @@ export function readConfig(env: NodeJS.ProcessEnv, required: readonly (keyof typ
     stackNamePrefix: env[FunctionEnv.stackNamePrefix] ?? DEFAULT_STACK_NAME_PREFIX,
     ...(env[FunctionEnv.cfnServiceRoleArn] ? { cfnServiceRoleArn: env[FunctionEnv.cfnServiceRoleArn] } : {}),
     applyMaxReceives: Number(env[FunctionEnv.applyMaxReceives] ?? 3) || 3,
+    trustedKeyParameters: (env[FunctionEnv.trustedKeyParameters] ?? '')
+      .split(',')
+      .map((name) => name.trim())
+      .filter(Boolean),
   };
 }
 

@@ -16,6 +16,7 @@ export function awsSettings(config: FunctionConfig, logger: Logger, cacheDir = '
     stackNamePrefix: config.stackNamePrefix,
     ...(config.cfnServiceRoleArn ? { serviceRole: config.cfnServiceRoleArn } : {}),
     stackTimeoutMs: config.applyTimeoutSeconds * 1000,
+    ...(config.trustedKeyParameters.length ? { trustedKeyParameters: config.trustedKeyParameters } : {}),
     cacheDir,
     logger,
   };

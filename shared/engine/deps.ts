@@ -15,6 +15,11 @@ export interface EngineDeps {
   readonly secrets?: Secrets;
   /** Prepended to stack names that lack it: the AWS installation's rights are scoped to `<prefix>*`. @default '' */
   readonly stackNamePrefix?: string;
+  /**
+   * Signed commits required by the installation itself, with the keys it trusts. Unlike `signing` in `gitops.yaml`,
+   * no commit can turn it off or add a key: the commit is checked against these keys before anything of it is read.
+   */
+  readonly requireSigned?: { readonly keys: readonly string[]; readonly ssmKeys: readonly string[] };
 }
 
 /** Which part of the repository a run looks at: the CLI's selectors. */

@@ -20,11 +20,22 @@ export async function prepare(deps: EngineDeps, selection: Selection): Promise<P
     ...(selection.signal ? { signal: selection.signal } : {}),
   });
   deps.logger.debug('fetched', { repo: snapshot.repo, branch: snapshot.branch, revision: snapshot.commit.sha });
+  // The installation's own policy first, with only its own keys: the commit cannot weaken what it is checked by.
+  if (deps.requireSigned) {
+    await enforceSigning({
+      source: deps.source,
+      commit: snapshot.commit,
+      signing: { required: true, keys: deps.requireSigned.keys, ssmKeys: deps.requireSigned.ssmKeys },
+      origin: { file: 'the installation', field: 'requireSigned' },
+      ...(deps.secrets ? { secrets: deps.secrets } : {}),
+    });
+  }
   const config = await loadRepoConfig(snapshot, {
     defaultRegion: deps.defaultRegion,
     ...(selection.deploymentFile ? { deploymentFile: selection.deploymentFile } : {}),
   });
-  // Signed commits only, when the repository asks: checked before anything of the commit is rendered.
+  // Signed commits only, when the repository asks: checked before anything of the commit is rendered. The policy and
+  // its keys come from this commit, so branch protection (or `requireSigned` above) must guard who may change them.
   await enforceSigning({
     source: deps.source,
     commit: snapshot.commit,

@@ -26,10 +26,17 @@ async function loadOpenpgp(): Promise<typeof OpenPGP> {
   return (await import(specifier)) as typeof OpenPGP;
 }
 
+const REPOSITORY_POLICY = { file: 'gitops.yaml', field: 'signing' } as const;
+
 export interface SigningCheck {
   readonly source: Pick<Source, 'readSignature'>;
   readonly commit: CommitInfo;
   readonly signing: RepoConfig['signing'];
+  /**
+   * Where the policy comes from, for error messages: the repository's `gitops.yaml` `signing`, or the installation's
+   * own setting (`GITOPS_TRUSTED_KEYS_FILE`, `GITOPS_TRUSTED_KEY_PARAMETERS`). @default gitops.yaml
+   */
+  readonly origin?: { readonly file: string; readonly field: string };
   readonly secrets?: Secrets;
 }
 
@@ -46,22 +53,23 @@ export interface VerifiedSignature {
 export async function enforceSigning(check: SigningCheck): Promise<VerifiedSignature | undefined> {
   const { signing, commit } = check;
   if (!signing?.required) return undefined;
+  const where = check.origin ?? REPOSITORY_POLICY;
   const openpgp = await loadOpenpgp();
   const short = commit.sha.slice(0, 12);
   if (!check.source.readSignature) {
     throw new SourceError(
       Reason.UnsignedCommit,
-      `commit ${short} cannot be checked: this source cannot read commit signatures, and signing.required is set`,
-      { field: 'signing' },
+      `commit ${short} cannot be checked: this source cannot read commit signatures, and ${where.field} requires signed commits`,
+      { field: where.field },
     );
   }
-  const keys = await trustedKeys(openpgp, signing, check.secrets, short);
+  const keys = await trustedKeys(where, openpgp, signing, check.secrets, short);
   const { signature, payload } = await check.source.readSignature(commit.sha);
   if (!signature) {
     throw new SourceError(
       Reason.UnsignedCommit,
-      `commit ${short} is not signed; signing.required accepts only commits signed by a trusted key`,
-      { field: 'signing' },
+      `commit ${short} is not signed; ${where.field} accepts only commits signed by a trusted key`,
+      { field: where.field },
     );
   }
   let parsed: OpenPGP.Signature;
@@ -71,7 +79,7 @@ export async function enforceSigning(check: SigningCheck): Promise<VerifiedSigna
     throw new SourceError(
       Reason.UnsignedCommit,
       `commit ${short} carries a signature that is not an OpenPGP signature (an SSH or X.509 signature?); only OpenPGP keys are trusted`,
-      { field: 'signing' },
+      { field: where.field },
     );
   }
   const signer = parsed.getSigningKeyIDs().map((id) => id.toHex().toUpperCase());
@@ -82,7 +90,7 @@ export async function enforceSigning(check: SigningCheck): Promise<VerifiedSigna
     throw new SourceError(
       Reason.UnsignedCommit,
       `commit ${short} is signed by key ${signer.join(', ') || '(unknown)'}, which is not one of the ${keys.length} trusted key(s) in signing`,
-      { field: 'signing' },
+      { field: where.field },
     );
   }
   const message = await openpgp.createMessage({ binary: Buffer.from(payload, 'utf8') });
@@ -100,14 +108,15 @@ export async function enforceSigning(check: SigningCheck): Promise<VerifiedSigna
     // openpgp's messages say what is wrong with the signature (bad, expired, revoked) and hold no secret.
     const why = err instanceof Error ? err.message : String(err);
     throw new SourceError(Reason.UnsignedCommit, `commit ${short} has a signature that does not verify: ${why}`, {
-      field: 'signing',
+      field: where.field,
       cause: err,
     });
   }
-  throw new SourceError(Reason.UnsignedCommit, `commit ${short} has no signature to verify`, { field: 'signing' });
+  throw new SourceError(Reason.UnsignedCommit, `commit ${short} has no signature to verify`, { field: where.field });
 }
 
 async function trustedKeys(
+  where: { readonly file: string; readonly field: string },
   openpgp: typeof OpenPGP,
   signing: NonNullable<RepoConfig['signing']>,
   secrets: Secrets | undefined,
@@ -115,15 +124,15 @@ async function trustedKeys(
 ): Promise<OpenPGP.PublicKey[]> {
   const armored: { text: string; field: string }[] = signing.keys.map((text, i) => ({
     text,
-    field: `signing.keys[${i}]`,
+    field: `${where.field}.keys[${i}]`,
   }));
   for (const [i, name] of signing.ssmKeys.entries()) {
-    const field = `signing.ssmKeys[${i}]`;
+    const field = `${where.field}.ssmKeys[${i}]`;
     if (!secrets) {
       throw new ConfigError(
         Reason.UnsignedCommit,
         `commit ${short} cannot be checked: ${field} names SSM parameter ${name}, but no secrets store is configured`,
-        { file: 'gitops.yaml', field },
+        { file: where.file, field },
       );
     }
     const text = await secrets.get(name);
@@ -131,7 +140,7 @@ async function trustedKeys(
       throw new ConfigError(
         Reason.UnsignedCommit,
         `commit ${short} cannot be checked: SSM parameter ${name} (${field}) is not set`,
-        { file: 'gitops.yaml', field },
+        { file: where.file, field },
       );
     }
     armored.push({ text, field });
@@ -142,15 +151,15 @@ async function trustedKeys(
       for (const key of await openpgp.readKeys({ armoredKeys: text })) keys.push(key.toPublic());
     } catch {
       throw new ConfigError(Reason.InvalidConfig, `${field} is not an armored OpenPGP public key`, {
-        file: 'gitops.yaml',
+        file: where.file,
         field,
       });
     }
   }
   if (keys.length === 0) {
     throw new ConfigError(Reason.UnsignedCommit, `commit ${short} cannot be checked: signing lists no trusted key`, {
-      file: 'gitops.yaml',
-      field: 'signing',
+      file: where.file,
+      field: where.field,
     });
   }
   return keys;

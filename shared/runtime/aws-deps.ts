@@ -44,6 +44,11 @@ export interface AwsSettings {
    * environment role): CloudFormation then acts with that role's rights, not the apply function's.
    */
   readonly serviceRole?: string;
+  /**
+   * SSM parameters holding the armored OpenPGP public keys the installation trusts: when set, only commits signed by
+   * one of them are applied, whatever the repository's `gitops.yaml` says.
+   */
+  readonly trustedKeyParameters?: readonly string[];
   /** How long one stack operation may take. @default 30 minutes */
   readonly stackTimeoutMs?: number;
   readonly clients?: {
@@ -101,6 +106,9 @@ export function awsPorts(settings: AwsSettings): Omit<EngineDeps, 'source'> & { 
     logger: settings.logger,
     defaultRegion: settings.region,
     stackNamePrefix: settings.stackNamePrefix ?? DEFAULT_STACK_NAME_PREFIX,
+    ...(settings.trustedKeyParameters?.length
+      ? { requireSigned: { keys: [], ssmKeys: [...settings.trustedKeyParameters] } }
+      : {}),
   };
 }
 

@@ -87,6 +87,7 @@ export async function startDevRuntime(options: DevOptions): Promise<DevRuntime> 
     stateDir,
     logger: options.logger,
     sinks: [live],
+    ...(options.env.GITOPS_TRUSTED_KEYS_FILE ? { trustedKeysFile: options.env.GITOPS_TRUSTED_KEYS_FILE } : {}),
     color: options.color ?? false,
     ...(options.defaultRegion ? { defaultRegion: options.defaultRegion } : {}),
   });

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import {
@@ -11,6 +12,7 @@ import {
 } from '../adapters/local/index.ts';
 import { systemClock } from '../clock.ts';
 import type { EngineDeps } from '../engine/deps.ts';
+import { ConfigError, Reason } from '../errors.ts';
 import type { EventSink, Logger, Secrets } from '../ports.ts';
 import { openSource } from '../source/index.ts';
 
@@ -27,6 +29,11 @@ export interface LocalDepsOptions {
   readonly color?: boolean;
   readonly defaultRegion?: string;
   readonly secrets?: Secrets;
+  /**
+   * A file of armored OpenPGP public keys: when set, only commits signed by one of them are applied, whatever the
+   * repository's `gitops.yaml` says (`GITOPS_TRUSTED_KEYS_FILE`).
+   */
+  readonly trustedKeysFile?: string;
 }
 
 /**
@@ -45,6 +52,9 @@ export function localDeps(options: LocalDepsOptions): EngineDeps & { secrets: Se
     }),
   );
   const state = new FolderStateStore(stateDir);
+  const requireSigned = options.trustedKeysFile
+    ? { keys: [readTrustedKeys(options.trustedKeysFile)], ssmKeys: [] }
+    : undefined;
   return {
     source: openSource(options.repo, {
       cacheDir: cacheDirFor(options.repo),
@@ -59,7 +69,19 @@ export function localDeps(options: LocalDepsOptions): EngineDeps & { secrets: Se
     logger: options.logger,
     defaultRegion: options.defaultRegion ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? 'us-east-1',
     secrets,
+    ...(requireSigned ? { requireSigned } : {}),
   };
+}
+
+function readTrustedKeys(file: string): string {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new ConfigError(Reason.InvalidConfig, `GITOPS_TRUSTED_KEYS_FILE: cannot read ${file}`, {
+      field: 'GITOPS_TRUSTED_KEYS_FILE',
+      cause: err,
+    });
+  }
 }
 
 /** Fetched repositories are cached per URL so the next fetch only transfers new objects. */

@@ -1,5 +1,5 @@
 import { App, Duration, Stack } from 'aws-cdk-lib';
-import { Template } from 'aws-cdk-lib/assertions';
+import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { describe, expect, it } from 'vitest';
@@ -38,6 +38,11 @@ describe('invalid props throw with the value and the fix', () => {
       /repository name 'a b'/,
     ],
     ['bad branch', { repositories: [{ name: 'r', url: 'https://github.com/a/r', branch: 'a..b' }] }, /branch 'a..b'/],
+    [
+      'relative trusted key parameter',
+      { trustedKeyParameters: ['signing/key'] },
+      /trustedKeyParameters: 'signing\/key'/,
+    ],
     [
       'duplicate repository',
       {
@@ -176,5 +181,35 @@ describe('context', () => {
     [{ driftMinutes: 'often' }, /-c driftMinutes must be an integer, got 'often'/],
   ])('rejects %j', (values, message) => {
     expect(() => ctx(values)).toThrow(message);
+  });
+});
+
+describe('trusted signing keys of the installation', () => {
+  it('reach the sync and drift functions, which may read exactly those parameters', () => {
+    const gitops = construct({ trustedKeyParameters: ['/platform/signing/release', '/platform/signing/backup'] });
+    const t = Template.fromStack(Stack.of(gitops));
+    for (const name of ['Sync', 'Drift']) {
+      t.hasResourceProperties('AWS::Lambda::Function', {
+        Description: Match.stringLikeRegexp(name === 'Sync' ? '^Fetches' : '^Detects drift'),
+        Environment: {
+          Variables: Match.objectLike({
+            GITOPS_TRUSTED_KEY_PARAMETERS: '/platform/signing/release,/platform/signing/backup',
+          }),
+        },
+      });
+      const policy = JSON.stringify(
+        Object.values(t.findResources('AWS::IAM::Policy')).filter((p) =>
+          JSON.stringify(p.Properties.Roles).includes(`GitOps${name}Role`),
+        ),
+      );
+      expect(policy).toContain('parameter/platform/signing/release');
+      expect(policy).toContain('parameter/platform/signing/backup');
+    }
+    const webhookPolicy = JSON.stringify(
+      Object.values(t.findResources('AWS::IAM::Policy')).filter((p) =>
+        JSON.stringify(p.Properties.Roles).includes('GitOpsWebhookRole'),
+      ),
+    );
+    expect(webhookPolicy).not.toContain('signing');
   });
 });
