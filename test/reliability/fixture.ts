@@ -13,23 +13,14 @@ import {
 } from '../../shared/adapters/local/index.ts';
 import type { EngineDeps } from '../../shared/engine/deps.ts';
 import type { GitOpsEvent } from '../../shared/events/catalog.ts';
-import type { Applier, Clock, Logger, Secrets, Source } from '../../shared/ports.ts';
+import type { Applier, Secrets, Source } from '../../shared/ports.ts';
 import { LocalSource } from '../../shared/source/index.ts';
 import { commitFiles, createWorkRepo, type FileSpec, type GitEnv, gitText, makeGitEnv } from '../helpers/git-repo.ts';
 
-export const silent: Logger = { debug() {}, info() {}, warn() {}, error() {} };
+// One stepping clock and one silent logger for every engine test: the engine fixture's.
+export { silent, steppingClock } from '../engine/engine-fixture.ts';
 
-/** A clock that moves one second per reading: records are ordered and nothing waits for real. */
-export function steppingClock(start = Date.parse('2026-03-01T10:00:00Z')): Clock {
-  let t = start;
-  return {
-    now: () => {
-      t += 1000;
-      return new Date(t);
-    },
-    sleep: async () => {},
-  };
-}
+import { silent, steppingClock } from '../engine/engine-fixture.ts';
 
 export const TEMPLATE = `AWSTemplateFormatVersion: "2010-09-09"
 Parameters:
