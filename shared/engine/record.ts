@@ -1,4 +1,3 @@
-import type { GitOpsError } from '../errors.ts';
 import type { AttemptRecord, ChangeSummary, HistoryRecord, RenderedStack, StackState } from '../model.ts';
 import { emptyChanges } from '../model.ts';
 import { sanitize } from '../sanitize.ts';
@@ -38,7 +37,7 @@ export function attempt(
 }
 
 export function historyRecord(
-  rendered: RenderedStack,
+  rendered: Pick<RenderedStack, 'key' | 'revision' | 'commit' | 'hash'>,
   startedAt: string,
   finishedAt: string,
   result: AttemptRecord['result'],
@@ -90,5 +89,3 @@ export function stateDetail(state: StackState) {
     ...(state.notifications?.length ? { routes: state.notifications } : {}),
   };
 }
-
-export const errorMessage = (error: GitOpsError): string => error.describe();

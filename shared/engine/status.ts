@@ -44,10 +44,3 @@ export function statusRows(states: readonly StackState[]): StatusRow[] {
         : {}),
     }));
 }
-
-/** Counts per sync status, for the top of the status page and the CLI summary. */
-export function countBy<T extends string>(rows: readonly StatusRow[], pick: (r: StatusRow) => T): Record<T, number> {
-  const out = {} as Record<T, number>;
-  for (const row of rows) out[pick(row)] = (out[pick(row)] ?? 0) + 1;
-  return out;
-}

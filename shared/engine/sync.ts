@@ -129,7 +129,8 @@ async function recordRenderFailure(deps: EngineDeps, plan: Plan, entry: PlanEntr
   const stored = await deps.state.getStack(entry.key);
   const previous = stored?.state;
   const environment = config.environments.find((e) => e.name === entry.environment);
-  const pseudo = { revision: snapshot.commit.sha, hash: '' };
+  // The commit failed before anything was rendered: no hash to record.
+  const failedAt = { key: entry.key, revision: snapshot.commit.sha, commit: snapshot.commit, hash: '' };
   const message = `${entry.stack} (${entry.environment}) failed at ${snapshot.commit.sha.slice(0, 7)}: ${error.describe()}`;
   const state: StackState = {
     ...(previous ?? {
@@ -145,25 +146,11 @@ async function recordRenderFailure(deps: EngineDeps, plan: Plan, entry: PlanEntr
       dependsOn: [],
     }),
     sync: 'Failed',
-    lastAttempted: attempt(pseudo, 'Failed', error.reason, message, at),
+    lastAttempted: attempt(failedAt, 'Failed', error.reason, message, at),
     updatedAt: at,
   };
   await deps.state.putStack(state, { ifVersion: stored?.version ?? null });
-  await deps.state.appendHistory({
-    ...historyRecord(
-      {
-        key: entry.key,
-        revision: snapshot.commit.sha,
-        commit: snapshot.commit,
-        hash: '',
-      } as RenderedStack,
-      at,
-      at,
-      'Failed',
-      error.reason,
-      message,
-    ),
-  });
+  await deps.state.appendHistory(historyRecord(failedAt, at, at, 'Failed', error.reason, message));
   await emit(deps.events, deps.clock, DetailType.SyncFailed, {
     routes: config.notifications,
     repo: snapshot.repo,

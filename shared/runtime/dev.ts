@@ -8,7 +8,6 @@ import { computePlan } from '../engine/plan.ts';
 import { statusRows } from '../engine/status.ts';
 import { type SyncReport, sync } from '../engine/sync.ts';
 import { GitOpsError, Reason, toGitOpsError } from '../errors.ts';
-import type { GitOpsEvent } from '../events/catalog.ts';
 import type { Logger } from '../ports.ts';
 import { DeliveryDedupe } from '../webhook/dedupe.ts';
 import { handleWebhook } from '../webhook/handle.ts';
@@ -302,5 +301,3 @@ function send(res: ServerResponse, status: number, type: string, body: string) {
   res.writeHead(status, { 'content-type': type, 'cache-control': 'no-store', 'x-content-type-options': 'nosniff' });
   res.end(body);
 }
-
-export type { GitOpsEvent };

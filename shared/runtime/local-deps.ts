@@ -46,7 +46,8 @@ export function localDeps(options: LocalDepsOptions): EngineDeps & { secrets: Se
   const sinks: EventSink[] = [...(options.sinks ?? [])];
   sinks.unshift(
     new ConsoleEventSink({
-      ...(options.console === false ? { out: devNull() } : { out: process.stderr }),
+      // Without the console the sink still appends to events.jsonl.
+      out: options.console === false ? { write: () => undefined } : process.stderr,
       jsonlPath: join(stateDir, 'events.jsonl'),
       color: options.color ?? false,
     }),
@@ -88,8 +89,4 @@ function readTrustedKeys(file: string): string {
 export function cacheDirFor(repo: string): string {
   const base = process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache');
   return join(base, 'lambda-gitops', createHash('sha256').update(repo).digest('hex').slice(0, 16));
-}
-
-function devNull() {
-  return { write: () => true } as unknown as NodeJS.WritableStream;
 }
