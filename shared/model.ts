@@ -123,6 +123,9 @@ export interface CfnParameter {
 export type StackKey = string;
 export const stackKey = (environment: string, stack: string): StackKey => `${environment}/${stack}`;
 
+/** The AWS installation's default `stackNamePrefix`: the functions only have rights on stacks named so. */
+export const DEFAULT_STACK_NAME_PREFIX = 'gitops-';
+
 /** Everything that would be sent to CloudFormation for one stack in one environment. */
 export interface RenderedStack {
   readonly key: StackKey;

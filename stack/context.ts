@@ -20,6 +20,7 @@ import type { GitOpsEnvironment, GitOpsProps, GitOpsRepository } from './gitops-
  * | serviceRolePolicies | comma-separated AWS managed policy names or policy ARNs for the CloudFormation service role |
  * | applyConcurrency, driftConcurrency | integers, or `false` for no reserved concurrency |
  * | trustedKeyParameters | comma-separated SSM parameter names of the OpenPGP keys every applied commit must be signed by |
+ * | sourceMaps | `true` to map the functions' stack traces through their source maps (costs cold-start time) |
  */
 export const CONTEXT_KEYS = [
   'stackName',
@@ -44,6 +45,7 @@ export const CONTEXT_KEYS = [
   'applyConcurrency',
   'driftConcurrency',
   'trustedKeyParameters',
+  'sourceMaps',
 ] as const;
 export type ContextKey = (typeof CONTEXT_KEYS)[number];
 
@@ -151,6 +153,7 @@ export function configFromContext(get: (key: ContextKey) => unknown): AppConfig 
       applyConcurrency: intOrFalse('applyConcurrency'),
       driftConcurrency: intOrFalse('driftConcurrency'),
       trustedKeyParameters: list('trustedKeyParameters'),
+      sourceMaps: bool('sourceMaps'),
     },
   };
 }

@@ -3,7 +3,7 @@
  * (stack/function-env.ts names every variable). A missing or malformed variable is an error naming it.
  */
 import { ConfigError, Reason } from '../../shared/errors.ts';
-import { DEFAULT_STACK_NAME_PREFIX } from '../../shared/runtime/aws-deps.ts';
+import { DEFAULT_STACK_NAME_PREFIX } from '../../shared/model.ts';
 import { FunctionEnv, type RepositoryEnv } from '../../stack/function-env.ts';
 
 export interface FunctionConfig {

@@ -17,12 +17,9 @@ import { S3TemplateUploader } from '../adapters/aws/template-uploader.ts';
 import { systemClock } from '../clock.ts';
 import type { EngineDeps } from '../engine/deps.ts';
 import { ConfigError, Reason } from '../errors.ts';
-import type { RenderedStack } from '../model.ts';
+import { DEFAULT_STACK_NAME_PREFIX, type RenderedStack } from '../model.ts';
 import type { Applier, Clock, Logger, Secrets, Source } from '../ports.ts';
 import { openSource } from '../source/index.ts';
-
-/** The CDK stack's default `stackNamePrefix`: the functions only have rights on stacks named so. */
-export const DEFAULT_STACK_NAME_PREFIX = 'gitops-';
 
 export interface AwsSettings {
   /** The state bucket (`state/`, `history/`, `rendered/`, large templates under `templates/`). */

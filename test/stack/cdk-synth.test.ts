@@ -28,7 +28,20 @@ describe('npx cdk synth', () => {
       (r) => r.Type === 'AWS::Lambda::Function',
     );
     expect(functions).toHaveLength(5);
-    const bundles = readdirSync(out).filter((d) => d.startsWith('asset.'));
-    expect(bundles.filter((d) => readdirSync(join(out, d)).includes('index.mjs'))).toHaveLength(5);
+    const bundles = readdirSync(out)
+      .filter((d) => d.startsWith('asset.'))
+      .filter((d) => readdirSync(join(out, d)).includes('index.mjs'));
+    expect(bundles).toHaveLength(5);
+    for (const dir of bundles) {
+      const code = readFileSync(join(out, dir, 'index.mjs'), 'utf8');
+      // The SDK's default credential chain is aliased to the environment provider (functions/lib/lambda-credentials.ts):
+      // its SSO and profile code, and its "no provider answered" message, are not in any bundle.
+      expect(code).toContain('AWS_SECRET_ACCESS_KEY');
+      expect(code).not.toContain('sso_start_url');
+      expect(code).not.toContain('Could not load credentials from any providers');
+      // Identifiers are kept for readable stack traces; whitespace is minified.
+      expect(code).toContain('function functionLogger(');
+      expect(readdirSync(join(out, dir))).toContain('index.mjs.map');
+    }
   });
 });

@@ -18,7 +18,7 @@ const statements = (): Record<string, unknown>[] =>
   resourcesOf('AWS::IAM::Policy').flatMap(([, r]) => (r.Properties['PolicyDocument'] as { Statement: [] }).Statement);
 
 describe('functions', () => {
-  it('are five nodejs22.x arm64 functions with tracing, explicit log groups and source maps', () => {
+  it('are five nodejs22.x arm64 functions with tracing and explicit log groups, source maps off by default', () => {
     template.resourcePropertiesCountIs(
       'AWS::Lambda::Function',
       {
@@ -26,7 +26,7 @@ describe('functions', () => {
         Architectures: ['arm64'],
         TracingConfig: { Mode: 'Active' },
         LoggingConfig: { LogGroup: Match.anyValue() },
-        Environment: { Variables: Match.objectLike({ NODE_OPTIONS: '--enable-source-maps' }) },
+        Environment: { Variables: Match.objectLike({ NODE_OPTIONS: Match.absent() }) },
       },
       5,
     );

@@ -160,6 +160,7 @@ describe('context', () => {
       pollMinutes: '120',
       serviceRolePolicies: 'PowerUserAccess,arn:aws:iam::123456789012:policy/x',
       applyConcurrency: 'false',
+      sourceMaps: 'true',
       environments: [{ name: 'prod', roleArn: 'arn:aws:iam::111122223333:role/d' }],
     });
     expect(gitops.alertEmails).toEqual(['a@x.com', 'b@x.com']);
@@ -170,6 +171,7 @@ describe('context', () => {
     expect(gitops.serviceRolePolicies).toHaveLength(1);
     expect(gitops.serviceRolePolicyArns).toEqual(['arn:aws:iam::123456789012:policy/x']);
     expect(gitops.applyConcurrency).toBe(false);
+    expect(gitops.sourceMaps).toBe(true);
     expect(gitops.environments).toEqual([{ name: 'prod', roleArn: 'arn:aws:iam::111122223333:role/d' }]);
   });
 
@@ -181,6 +183,17 @@ describe('context', () => {
     [{ driftMinutes: 'often' }, /-c driftMinutes must be an integer, got 'often'/],
   ])('rejects %j', (values, message) => {
     expect(() => ctx(values)).toThrow(message);
+  });
+});
+
+describe('source maps', () => {
+  it('are applied to stack traces (NODE_OPTIONS=--enable-source-maps) in every function with sourceMaps: true', () => {
+    const t = Template.fromStack(Stack.of(construct({ sourceMaps: true })));
+    t.resourcePropertiesCountIs(
+      'AWS::Lambda::Function',
+      { Environment: { Variables: Match.objectLike({ NODE_OPTIONS: '--enable-source-maps' }) } },
+      5,
+    );
   });
 });
 
