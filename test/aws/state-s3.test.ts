@@ -1,6 +1,6 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
+import { ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { S3StateStore } from '../../shared/adapters/aws/state-s3.ts';
 import { StateError } from '../../shared/errors.ts';
@@ -82,6 +82,81 @@ describe('S3StateStore against s3rver', () => {
     expect((await st.listStacks()).map((s) => s.key).sort()).toEqual(['dev/web', 'prod/web']);
     await st.deleteStack('dev/web');
     expect((await st.listStacks()).map((s) => s.key)).toEqual(['prod/web']);
+  });
+
+  describe('listing through the index (index/states.json, a cache checked against ETags)', () => {
+    const services = ['api', 'web', 'worker', 'queue', 'cron'];
+    const seed = async (st: S3StateStore) => {
+      for (const s of services) {
+        await st.putStack(stackState({ key: `dev/${s}`, stack: s, environment: 'dev', stackName: `${s}-dev` }));
+      }
+    };
+    /** GETs of state objects and of the index, LISTs, and PUTs the proxy saw from `from` on, for prefix `t<id>`. */
+    const requestsSince = (from: number, id: number) => {
+      const seen = s3.requests.slice(from).filter((r) => r.includes(`/t${id}/`) || r.includes(`prefix=t${id}`));
+      return {
+        stateGets: seen.filter((r) => r.startsWith('GET') && r.includes('/state/')).length,
+        indexGets: seen.filter((r) => r.startsWith('GET') && r.includes('/index/states.json')).length,
+        lists: seen.filter((r) => r.startsWith('GET') && r.includes('list-type=2')).length,
+        puts: seen.filter((r) => r.startsWith('PUT')).length,
+      };
+    };
+
+    it('reads an unchanged installation with one LIST and one GET, and then only the stack that changed', async () => {
+      const st = store();
+      const id = n;
+      await seed(st);
+      let from = s3.requests.length;
+      expect((await st.listStacks()).map((s) => s.key)).toEqual(services.map((s) => `dev/${s}`).sort());
+      expect(requestsSince(from, id)).toEqual({ stateGets: 5, indexGets: 1, lists: 1, puts: 1 });
+
+      // A second Lambda container, the index written by the first.
+      const other = new S3StateStore({ bucket: s3.bucket, prefix: `t${id}`, client: s3.client() });
+      from = s3.requests.length;
+      expect(await other.listStacks()).toHaveLength(5);
+      expect(requestsSince(from, id)).toEqual({ stateGets: 0, indexGets: 1, lists: 1, puts: 0 });
+
+      await st.putStack(
+        stackState({ key: 'dev/web', stack: 'web', environment: 'dev', stackName: 'web-dev', sync: 'OutOfSync' }),
+      );
+      from = s3.requests.length;
+      const listed = await other.listStacks();
+      expect(listed.find((s) => s.key === 'dev/web')?.sync).toBe('OutOfSync');
+      expect(requestsSince(from, id)).toEqual({ stateGets: 1, indexGets: 1, lists: 1, puts: 1 });
+    });
+
+    it('drops a deleted stack and never serves what the index holds for it', async () => {
+      const st = store();
+      await seed(st);
+      await st.listStacks();
+      await st.deleteStack('dev/cron');
+      expect((await st.listStacks()).map((s) => s.key)).not.toContain('dev/cron');
+      expect(await st.listStacks()).toHaveLength(4);
+    });
+
+    it('lists right when the index is not JSON, of another version, or holds states that are no longer current', async () => {
+      const st = store();
+      const id = n;
+      await seed(st);
+      const index = `t${id}/index/states.json`;
+      const put = (body: string) =>
+        s3.client().send(new PutObjectCommand({ Bucket: s3.bucket, Key: index, Body: body }));
+      await put('{ not json');
+      expect(await st.listStacks()).toHaveLength(5);
+      await put(JSON.stringify({ version: 99, entries: {} }));
+      expect(await st.listStacks()).toHaveLength(5);
+      // An index whose entry for dev/api carries an ETag the object does not have: the object is read instead.
+      const forged = {
+        version: 1,
+        entries: {
+          [`t${id}/state/dev/api.json`]: { etag: '"0123456789abcdef0123456789abcdef"', state: stackState() },
+        },
+      };
+      await put(JSON.stringify(forged));
+      const listed = await st.listStacks();
+      expect(listed.map((s) => s.key)).toEqual(services.map((s) => `dev/${s}`).sort());
+      expect(listed.find((s) => s.key === 'dev/api')?.stackName).toBe('api-dev');
+    });
   });
 
   it('stores a rendered artifact once under rendered/<sha256>.json; a second put is accepted', async () => {

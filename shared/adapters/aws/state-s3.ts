@@ -2,6 +2,12 @@
  * The state store in S3: `state/<env>/<stack>.json` (one object per stack, ETag as the version for conditional
  * writes), `history/<env>/<stack>/<ISO time>-<id>.json` (one object per attempt, ISO times sort by name) and
  * `rendered/<sha256>.json` (content-addressed, written once with `If-None-Match: *`).
+ *
+ * `index/states.json` is a read cache of every stack's state with the ETag it was read at. Listing compares those
+ * ETags with the ones ListObjectsV2 returns and reads only the state objects that changed since, so a scheduled run
+ * over an unchanged installation costs one LIST and one GET instead of a GET per stack (bench/cost.ts). It is never
+ * the source of truth: an entry is used only when its ETag is the object's current one, and a missing, unreadable or
+ * stale index only means more reads.
  */
 import {
   DeleteObjectCommand,
@@ -29,6 +35,19 @@ export interface S3StateStoreOptions {
 
 const HASH = /^[0-9a-f]{64}$/;
 
+/** One stack's state as last read, with the ETag of that read. */
+interface IndexEntry {
+  readonly etag: string;
+  readonly state: StackState;
+}
+
+const INDEX_VERSION = 1;
+
+interface StateIndex {
+  readonly version: number;
+  readonly entries: Readonly<Record<string, IndexEntry>>;
+}
+
 export class S3StateStore implements StateStore {
   readonly #client: S3Client;
   readonly #bucket: string;
@@ -51,13 +70,30 @@ export class S3StateStore implements StateStore {
   }
 
   async listStacks(): Promise<readonly StackState[]> {
-    const keys = await this.#list(`${this.#prefix}state/`);
-    const states = await mapLimit(
-      keys.filter((k) => k.endsWith('.json')),
+    const [objects, index] = await Promise.all([this.#listObjects(`${this.#prefix}state/`), this.#readIndex()]);
+    const current = new Map<string, IndexEntry>();
+    let reads = 0;
+    await mapLimit(
+      objects.filter((o) => o.key.endsWith('.json')),
       this.#concurrency,
-      (k) => this.#getJson<StackState>(k),
+      async ({ key, etag }) => {
+        const cached = index.get(key);
+        if (cached && etag && cached.etag === etag) {
+          current.set(key, cached);
+          return;
+        }
+        reads++;
+        // Read now: the object may have changed again since the listing, and the ETag of this read is the one cached.
+        const got = await this.#getJson<StackState>(key);
+        if (got) current.set(key, { etag: got.etag, state: got.value });
+      },
     );
-    return states.flatMap((s) => (s ? [s.value] : []));
+    if (reads > 0 || current.size !== index.size) await this.#writeIndex(current);
+    // In listing order (S3 lists keys sorted), whatever order the reads finished in.
+    return objects.flatMap((o) => {
+      const entry = current.get(o.key);
+      return entry ? [entry.state] : [];
+    });
   }
 
   async putStack(state: StackState, options: { readonly ifVersion?: string | null } = {}): Promise<string> {
@@ -188,7 +224,11 @@ export class S3StateStore implements StateStore {
   }
 
   async #list(prefix: string): Promise<string[]> {
-    const keys: string[] = [];
+    return (await this.#listObjects(prefix)).map((o) => o.key);
+  }
+
+  async #listObjects(prefix: string): Promise<{ key: string; etag: string | undefined }[]> {
+    const objects: { key: string; etag: string | undefined }[] = [];
     let token: string | undefined;
     try {
       do {
@@ -200,13 +240,55 @@ export class S3StateStore implements StateStore {
           }),
           this.#opts(),
         );
-        for (const o of out.Contents ?? []) if (o.Key) keys.push(o.Key);
+        for (const o of out.Contents ?? []) if (o.Key) objects.push({ key: o.Key, etag: o.ETag });
         token = out.IsTruncated ? out.NextContinuationToken : undefined;
       } while (token);
     } catch (err) {
       throw this.#unavailable(`list ${prefix}`, err);
     }
-    return keys;
+    return objects;
+  }
+
+  /** The read cache of listStacks; empty when it is missing or unreadable (every state object is read then). */
+  async #readIndex(): Promise<Map<string, IndexEntry>> {
+    let got: { value: StateIndex } | undefined;
+    try {
+      got = await this.#getJson<StateIndex>(this.#indexKey());
+    } catch {
+      return new Map();
+    }
+    const entries = got?.value?.version === INDEX_VERSION ? got.value.entries : undefined;
+    if (!entries || typeof entries !== 'object') return new Map();
+    return new Map(
+      Object.entries(entries).filter(
+        ([, e]) => typeof e?.etag === 'string' && typeof e.state === 'object' && e.state !== null,
+      ),
+    );
+  }
+
+  /**
+   * Best effort: a failed write leaves the old index, whose stale entries no ETag matches, so the next listing reads
+   * those objects again. Concurrent writers are fine for the same reason (last one wins, every entry is checked).
+   */
+  async #writeIndex(entries: ReadonlyMap<string, IndexEntry>): Promise<void> {
+    const body: StateIndex = { version: INDEX_VERSION, entries: Object.fromEntries(entries) };
+    try {
+      await this.#client.send(
+        new PutObjectCommand({
+          Bucket: this.#bucket,
+          Key: this.#indexKey(),
+          Body: JSON.stringify(body),
+          ContentType: 'application/json',
+        }),
+        this.#opts(),
+      );
+    } catch {
+      // See above: the index is a cache, and the listing it would speed up has already succeeded.
+    }
+  }
+
+  #indexKey(): string {
+    return `${this.#prefix}index/states.json`;
   }
 
   /** Per-request options: a timeout, so a stalled connection becomes StateUnavailable instead of a hung Lambda. */
