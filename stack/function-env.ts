@@ -119,3 +119,11 @@ export const NOTIFY_DETAIL_TYPES: readonly DetailType[] = [
   DetailType.HealthDegraded,
   DetailType.HealthRestored,
 ];
+
+/**
+ * Memory of the functions in MB (the construct's sizes; plain data so bench/cost.ts and bench/drift-run.ts price and
+ * check the same). Memory buys CPU where the work is CPU bound (pack parsing and rendering in sync); the drift
+ * function mostly waits on CloudFormation's detection, and is billed per GB-s while it waits.
+ */
+export const FUNCTION_MEMORY_MB = { webhook: 512, sync: 1769, apply: 512, drift: 256, notify: 256 } as const;
+export const DRIFT_MEMORY_MB = FUNCTION_MEMORY_MB.drift;

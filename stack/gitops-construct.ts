@@ -24,6 +24,7 @@ import { DetailType, EVENT_SOURCE } from '../shared/events/catalog.ts';
 import { DEFAULT_STACK_NAME_PREFIX } from '../shared/model.ts';
 import { FUNCTION_BUNDLING, SOURCE_MAPS_NODE_OPTIONS } from './function-bundling.ts';
 import {
+  FUNCTION_MEMORY_MB,
   FunctionEnv,
   type GitProvider,
   MetricPublishers,
@@ -245,18 +246,33 @@ interface FunctionSpec {
   readonly description: string;
 }
 
-/** Timeouts are the issue's; memory buys CPU where the work is CPU bound (pack parsing and rendering in sync). */
+/** Timeouts are the issue's; memory is FUNCTION_MEMORY_MB (function-env.ts), which says why each size. */
 const FUNCTION_SPECS: Readonly<Record<GitOpsFunctionName, FunctionSpec>> = {
   webhook: {
     timeout: Duration.seconds(10),
-    memorySize: 512,
+    memorySize: FUNCTION_MEMORY_MB.webhook,
     description: 'Verifies Git webhooks, emits Push Received',
   },
-  sync: { timeout: Duration.minutes(5), memorySize: 1769, description: 'Fetches, renders, diffs, requests applies' },
-  apply: { timeout: Duration.minutes(15), memorySize: 512, description: 'Runs the change set lifecycle of one stack' },
-  // Drift mostly waits on CloudFormation's detection: memory (billed per GB-s while it waits) buys nothing there.
-  drift: { timeout: Duration.minutes(15), memorySize: 256, description: 'Detects drift of the managed stacks' },
-  notify: { timeout: Duration.minutes(1), memorySize: 256, description: 'Alerts (SNS, Slack) and commit statuses' },
+  sync: {
+    timeout: Duration.minutes(5),
+    memorySize: FUNCTION_MEMORY_MB.sync,
+    description: 'Fetches, renders, diffs, requests applies',
+  },
+  apply: {
+    timeout: Duration.minutes(15),
+    memorySize: FUNCTION_MEMORY_MB.apply,
+    description: 'Runs the change set lifecycle of one stack',
+  },
+  drift: {
+    timeout: Duration.minutes(15),
+    memorySize: FUNCTION_MEMORY_MB.drift,
+    description: 'Detects drift of the managed stacks',
+  },
+  notify: {
+    timeout: Duration.minutes(1),
+    memorySize: FUNCTION_MEMORY_MB.notify,
+    description: 'Alerts (SNS, Slack) and commit statuses',
+  },
 };
 
 /** SQS wants a visibility timeout of at least 6x the consumer's timeout so a retried batch is not seen twice. */
