@@ -22,18 +22,16 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { CloudFormationClient, DescribeStackDriftDetectionStatusCommand } from '@aws-sdk/client-cloudformation';
-import { FolderStateStore, LocalApplier, LocalDriftDetector, MemoryEventSink } from '../shared/adapters/local/index.ts';
-import { systemClock } from '../shared/clock.ts';
+import { MemoryEventSink } from '../shared/adapters/local/index.ts';
 import { checkDrift } from '../shared/engine/drift.ts';
 import { sync } from '../shared/engine/sync.ts';
-import { openSource } from '../shared/source/index.ts';
-import { DRIFT_MEMORY_MB } from '../stack/function-env.ts';
+import { FUNCTION_MEMORY_MB } from '../stack/function-env.ts';
 import { createBareRepo, makeGitEnv, push } from '../test/helpers/git-repo.ts';
 import { startGitServer } from '../test/helpers/git-server.ts';
 import { figuresFromChild, printFigures } from './lib/child.ts';
 import { createDesiredRepo, ENVIRONMENTS } from './lib/desired-repo.ts';
 import { type Figure, formatTable, median } from './lib/figures.ts';
-import { quietLogger } from './lib/quiet.ts';
+import { localEngine } from './lib/local-engine.ts';
 
 /** What bench/cost.ts needs from a drift run. */
 export interface DriftRunCosts {
@@ -43,19 +41,8 @@ export interface DriftRunCosts {
 
 /** The child: one drift run against the served repository and the seeded state, measured. */
 async function runOnce(url: string, stateDir: string, cacheDir: string): Promise<{ cpu: number; peakMb: number }> {
-  const events = new MemoryEventSink({ max: 100_000 });
-  const state = new FolderStateStore(stateDir);
-  const deps = {
-    source: openSource(url, { cacheDir }),
-    state,
-    applier: new LocalApplier({ store: state }),
-    // Answers at once: the waits are bench/drift.ts's, the SDK's work per call is measured apart.
-    drift: new LocalDriftDetector(),
-    events,
-    clock: systemClock,
-    logger: quietLogger,
-    defaultRegion: 'eu-west-1',
-  };
+  // Its drift detector answers at once: the waits are bench/drift.ts's, the SDK's work per call is measured apart.
+  const deps = localEngine(url, stateDir, new MemoryEventSink({ max: 100_000 }), { cacheDir });
   const before = process.cpuUsage();
   const report = await checkDrift(deps, {});
   const used = process.cpuUsage(before);
@@ -122,20 +109,7 @@ async function runCase(services: number, runs: number): Promise<RunCase> {
     createDesiredRepo(genv, work, services);
     push(genv, work, createBareRepo(genv, root, 'desired'));
     const stateDir = join(root, 'state');
-    const seeded = new FolderStateStore(stateDir);
-    const first = await sync(
-      {
-        source: openSource(work),
-        state: seeded,
-        applier: new LocalApplier({ store: seeded }),
-        drift: new LocalDriftDetector(),
-        events: new MemoryEventSink({ max: 100_000 }),
-        clock: systemClock,
-        logger: quietLogger,
-        defaultRegion: 'eu-west-1',
-      },
-      {},
-    );
+    const first = await sync(localEngine(work, stateDir, new MemoryEventSink({ max: 100_000 })), {});
     if (first.failed.length) throw new Error(`seeding sync: ${first.failed.length} stacks failed`);
     const cpu: number[] = [];
     const peak: number[] = [];
@@ -183,8 +157,8 @@ export async function measureDriftRun(opts: { quick: boolean }): Promise<{ figur
       value: large.peakMb,
       unit: 'MB',
       reference: `maxRSS of the process that ran it, TypeScript loader included (largest of ${large.runs}); CPU ${large.cpu.toFixed(2)} s`,
-      goal: `≤ ${DRIFT_MEMORY_MB} MB (drift fn memory)`,
-      met: large.peakMb <= DRIFT_MEMORY_MB,
+      goal: `≤ ${FUNCTION_MEMORY_MB.drift} MB (drift fn memory)`,
+      met: large.peakMb <= FUNCTION_MEMORY_MB.drift,
     },
   ];
   return { figures, costs };

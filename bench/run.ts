@@ -2,8 +2,8 @@
  * `npm run bench [-- --quick]`: every benchmark in bench/, one table, and bench/results/latest.json as
  * `{ machine, figures: [{ name, value, unit, reference, goal, met }] }`. Benchmarks are not tests: a missed goal is
  * printed and recorded, and never fails the run (the exit code is 0 unless a benchmark itself breaks).
- * `--only <part>` runs one of fetch, sync, webhook, init, drift (drift includes the drift run and cost); `--node <path>` imports the
- * bundles of the init figures with another `node` binary.
+ * `--only <part>` runs one of fetch, sync, webhook, init, drift (drift includes the drift run and cost);
+ * `--node <path>` imports the bundles of the init figures with another `node` binary.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { arch, cpus, platform, release, totalmem } from 'node:os';

@@ -16,35 +16,19 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { FolderStateStore, LocalApplier, LocalDriftDetector, MemoryEventSink } from '../shared/adapters/local/index.ts';
-import { systemClock } from '../shared/clock.ts';
-import type { EngineDeps } from '../shared/engine/deps.ts';
+import { MemoryEventSink } from '../shared/adapters/local/index.ts';
 import { sync } from '../shared/engine/sync.ts';
 import { DetailType } from '../shared/events/catalog.ts';
-import { openSource } from '../shared/source/index.ts';
+import { FUNCTION_MEMORY_MB } from '../stack/function-env.ts';
 import { makeGitEnv } from '../test/helpers/git-repo.ts';
 import { figuresFromChild, printFigures } from './lib/child.ts';
 import { changeOneTemplate, createDesiredRepo, ENVIRONMENTS, stackName } from './lib/desired-repo.ts';
 import { type Figure, formatTable, median } from './lib/figures.ts';
-import { quietLogger } from './lib/quiet.ts';
+import { localEngine } from './lib/local-engine.ts';
 
-/** The sync function's memory and timeout in the stack (stack/gitops-construct.ts FUNCTION_SPECS). */
-const SYNC_MEMORY_MB = 1769;
+const SYNC_MEMORY_MB = FUNCTION_MEMORY_MB.sync;
+/** The sync function's timeout in the stack (stack/gitops-construct.ts FUNCTION_SPECS). */
 const SYNC_TIMEOUT_S = 300;
-
-export function localEngine(repo: string, stateDir: string, events: MemoryEventSink): EngineDeps {
-  const state = new FolderStateStore(stateDir);
-  return {
-    source: openSource(repo),
-    state,
-    applier: new LocalApplier({ store: state }),
-    drift: new LocalDriftDetector(),
-    events,
-    clock: systemClock,
-    logger: quietLogger,
-    defaultRegion: 'eu-west-1',
-  };
-}
 
 async function measure(stacks: number): Promise<Figure[]> {
   const root = mkdtempSync(join(tmpdir(), 'gitops-bench-sync-'));

@@ -126,4 +126,3 @@ export const NOTIFY_DETAIL_TYPES: readonly DetailType[] = [
  * function mostly waits on CloudFormation's detection, and is billed per GB-s while it waits.
  */
 export const FUNCTION_MEMORY_MB = { webhook: 512, sync: 1769, apply: 512, drift: 256, notify: 256 } as const;
-export const DRIFT_MEMORY_MB = FUNCTION_MEMORY_MB.drift;

@@ -1,22 +1,15 @@
 import type { HistoryRecord, StackState } from '../../shared/model.ts';
 import { emptyChanges } from '../../shared/model.ts';
+import { stackState as awsStackState } from '../aws/fixtures.ts';
 
+/** The AWS fixture's state, as the local tests know it: another repository, drift not checked, an older update. */
 export function stackState(overrides: Partial<StackState> = {}): StackState {
-  return {
-    key: 'prod/web',
-    stack: 'web',
-    environment: 'prod',
-    stackName: 'web-prod',
-    region: 'eu-west-1',
+  return awsStackState({
     repo: 'https://example.com/acme/infra.git',
-    branch: 'main',
-    sync: 'Synced',
     drift: { status: 'NotChecked', resources: [] },
-    health: 'Healthy',
-    dependsOn: [],
     updatedAt: '2024-05-01T10:00:00.000Z',
     ...overrides,
-  };
+  });
 }
 
 export function historyRecord(startedAt: string, id: string, key = 'prod/web'): HistoryRecord {

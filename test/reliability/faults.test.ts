@@ -34,7 +34,7 @@ import { FolderStateStore, LocalDriftDetector, MemoryEventSink } from '../../sha
 import { applyStack } from '../../shared/engine/apply-stack.ts';
 import type { EngineDeps } from '../../shared/engine/deps.ts';
 import type { GitOpsEvent } from '../../shared/events/catalog.ts';
-import type { RenderedStack } from '../../shared/model.ts';
+import { emptyChanges, type RenderedStack } from '../../shared/model.ts';
 import type { Applier, ApplyRequest, EventSink, StateStore } from '../../shared/ports.ts';
 import { CHANGE_SET_ID, STACK_ID, stack, throttling } from '../aws/cfn-responses.ts';
 import { FakeClock, rendered as renderedFixture, stackState } from '../aws/fixtures.ts';
@@ -474,14 +474,6 @@ class CountingApplier implements Applier {
   }
   async delete() {}
 }
-const emptyChanges = () => ({
-  added: [],
-  modified: [],
-  removed: [],
-  replaced: [],
-  parametersChanged: [],
-  tagsChanged: [],
-});
 
 describe('S3 state store faults (s3rver behind a fault proxy) through the apply handler', () => {
   let s3: S3TestServer;
