@@ -27,7 +27,7 @@ import { type Figure, formatTable, median } from './lib/figures.ts';
 import { localEngine } from './lib/local-engine.ts';
 
 const SYNC_MEMORY_MB = FUNCTION_MEMORY_MB.sync;
-/** The sync function's timeout in the stack (stack/gitops-construct.ts FUNCTION_SPECS). */
+/** The sync function's timeout in the stack (stack/parts/functions.ts FUNCTION_SPECS). */
 const SYNC_TIMEOUT_S = 300;
 
 async function measure(stacks: number): Promise<Figure[]> {

@@ -1,5 +1,6 @@
-import { type App, Validations } from 'aws-cdk-lib';
+import { type App, Stack, Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
+import type { IConstruct } from 'constructs';
 
 /**
  * Registers cdk-nag's AwsSolutions pack as a policy validation plugin (cdk-nag 3): synthesis fails on any error
@@ -34,4 +35,10 @@ export function nagFlatten(value: unknown): string {
     if ('Ref' in node) return `<${nagFlatten(node['Ref'])}>`;
   }
   return JSON.stringify(value);
+}
+
+/** Acknowledges one wildcard resource of an IAM policy, naming it exactly as cdk-nag reports it. */
+export function acknowledgeResource(scope: IConstruct, resource: string, reason: string): void {
+  const flat = nagFlatten(Stack.of(scope).resolve(resource));
+  Validations.of(scope).acknowledge({ id: `AwsSolutions-IAM5[Resource::${flat}]`, reason });
 }
