@@ -14,7 +14,7 @@
  * month (transitions write state and send events; steady state does not); each of the two SQS event source mappings
  * long-polls an idle queue with 5 pollers × 3 ReceiveMessage a minute (20 s waits).
  */
-import { FUNCTION_MEMORY_MB } from '../stack/function-env.ts';
+import { FUNCTION_MEMORY_MB } from '../shared/function-env.ts';
 import type { DriftCounts } from './drift.ts';
 import type { DriftRunCosts } from './drift-run.ts';
 import type { Figure } from './lib/figures.ts';

@@ -25,7 +25,7 @@ import { CloudFormationClient, DescribeStackDriftDetectionStatusCommand } from '
 import { MemoryEventSink } from '../shared/adapters/local/index.ts';
 import { checkDrift } from '../shared/engine/drift.ts';
 import { sync } from '../shared/engine/sync.ts';
-import { FUNCTION_MEMORY_MB } from '../stack/function-env.ts';
+import { FUNCTION_MEMORY_MB } from '../shared/function-env.ts';
 import { createBareRepo, makeGitEnv, push } from '../test/helpers/git-repo.ts';
 import { startGitServer } from '../test/helpers/git-server.ts';
 import { figuresFromChild, printFigures } from './lib/child.ts';

@@ -19,7 +19,7 @@ import { pathToFileURL } from 'node:url';
 import { MemoryEventSink } from '../shared/adapters/local/index.ts';
 import { sync } from '../shared/engine/sync.ts';
 import { DetailType } from '../shared/events/catalog.ts';
-import { FUNCTION_MEMORY_MB } from '../stack/function-env.ts';
+import { FUNCTION_MEMORY_MB } from '../shared/function-env.ts';
 import { makeGitEnv } from '../test/helpers/git-repo.ts';
 import { figuresFromChild, printFigures } from './lib/child.ts';
 import { changeOneTemplate, createDesiredRepo, ENVIRONMENTS, stackName } from './lib/desired-repo.ts';

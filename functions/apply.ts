@@ -11,9 +11,9 @@ import { type ApplyStackRequest, applyStack } from '../shared/engine/apply-stack
 import type { EngineDeps } from '../shared/engine/deps.ts';
 import { ConfigError, Reason } from '../shared/errors.ts';
 import { DetailType } from '../shared/events/catalog.ts';
+import { Metrics as MetricNames } from '../shared/function-env.ts';
 import type { Logger } from '../shared/ports.ts';
 import { awsPorts } from '../shared/runtime/aws-deps.ts';
-import { Metrics as MetricNames } from '../stack/function-env.ts';
 import { readConfig } from './lib/config.ts';
 import { awsSettings } from './lib/engines.ts';
 import { processFifoBatch } from './lib/fifo-batch.ts';

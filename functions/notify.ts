@@ -14,13 +14,13 @@ import { SsmSecrets } from '../shared/adapters/aws/secrets-ssm.ts';
 import { systemClock } from '../shared/clock.ts';
 import { toGitOpsError } from '../shared/errors.ts';
 import { EVENT_SOURCE, type EventDetail, type GitOpsEvent } from '../shared/events/catalog.ts';
+import { NOTIFY_DETAIL_TYPES } from '../shared/function-env.ts';
 import { commitStatusFor } from '../shared/notify/commit-status.ts';
 import { NotificationDeduper } from '../shared/notify/dedupe.ts';
 import { GitHubStatusNotifier } from '../shared/notify/github-status.ts';
 import { SlackNotifier } from '../shared/notify/slack-notifier.ts';
 import type { Notifier } from '../shared/notify/types.ts';
 import type { Logger } from '../shared/ports.ts';
-import { NOTIFY_DETAIL_TYPES } from '../stack/function-env.ts';
 import { readConfig } from './lib/config.ts';
 import { functionLogger } from './lib/powertools.ts';
 

@@ -21,7 +21,7 @@ import type * as s3 from 'aws-cdk-lib/aws-s3';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { type GitProvider, type RepositoryEnv, SecretName, secretParameterName } from './function-env.ts';
+import { type GitProvider, type RepositoryEnv, SecretName, secretParameterName } from '../shared/function-env.ts';
 import { createAlertsTopic } from './parts/alerts.ts';
 import { createEventBus } from './parts/bus.ts';
 import { validate } from './parts/config.ts';

@@ -1,10 +1,10 @@
 /**
  * The functions' configuration, read once per container from the environment the CDK stack sets
- * (stack/function-env.ts names every variable). A missing or malformed variable is an error naming it.
+ * (shared/function-env.ts names every variable). A missing or malformed variable is an error naming it.
  */
 import { ConfigError, Reason } from '../../shared/errors.ts';
+import { FunctionEnv, type RepositoryEnv } from '../../shared/function-env.ts';
 import { DEFAULT_STACK_NAME_PREFIX } from '../../shared/model.ts';
-import { FunctionEnv, type RepositoryEnv } from '../../stack/function-env.ts';
 
 export interface FunctionConfig {
   readonly region: string;

@@ -4,7 +4,7 @@
  */
 import { ConfigError, Reason } from '../../shared/errors.ts';
 import { DetailType, EVENT_SOURCE } from '../../shared/events/catalog.ts';
-import type { RepositoryEnv } from '../../stack/function-env.ts';
+import type { RepositoryEnv } from '../../shared/function-env.ts';
 import { findRepository } from './config.ts';
 
 export interface SyncRequest {

@@ -6,8 +6,8 @@
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { Arn, Duration, type Stack, Token } from 'aws-cdk-lib';
+import type { GitProvider, RepositoryEnv } from '../../shared/function-env.ts';
 import { DEFAULT_STACK_NAME_PREFIX } from '../../shared/model.ts';
-import type { GitProvider, RepositoryEnv } from '../function-env.ts';
 import type { GitOpsEnvironment, GitOpsFunctionName, GitOpsProps } from '../gitops-construct.ts';
 import { FUNCTION_SPECS, PROJECT_ROOT } from './functions.ts';
 

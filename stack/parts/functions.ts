@@ -1,6 +1,6 @@
 /**
  * The five Lambda functions: how each is sized, bundled and logged, and the environment each reads (the contract in
- * function-env.ts). Each gets its own role and log group; permissions.ts grants what each calls.
+ * shared/function-env.ts). Each gets its own role and log group; permissions.ts grants what each calls.
  */
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -14,8 +14,8 @@ import type * as s3 from 'aws-cdk-lib/aws-s3';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
+import { FUNCTION_MEMORY_MB, FunctionEnv, Metrics } from '../../shared/function-env.ts';
 import { FUNCTION_BUNDLING, SOURCE_MAPS_NODE_OPTIONS } from '../function-bundling.ts';
-import { FUNCTION_MEMORY_MB, FunctionEnv, Metrics } from '../function-env.ts';
 import type { GitOpsFunctionName, GitOpsProps } from '../gitops-construct.ts';
 import type { ValidatedConfig } from './config.ts';
 
@@ -33,7 +33,7 @@ interface FunctionSpec {
   readonly description: string;
 }
 
-/** Timeouts are the issue's; memory is FUNCTION_MEMORY_MB (function-env.ts), which says why each size. */
+/** Timeouts are the issue's; memory is FUNCTION_MEMORY_MB (shared/function-env.ts), which says why each size. */
 export const FUNCTION_SPECS: Readonly<Record<GitOpsFunctionName, FunctionSpec>> = {
   webhook: {
     timeout: Duration.seconds(10),

@@ -1,6 +1,6 @@
 /**
  * Alarms and the dashboard: every function's errors, every dead-letter queue, sync failures and drifted stacks
- * (EMF metrics the functions publish, see Metrics in function-env.ts), each alarm notifying the alerts topic when it
+ * (EMF metrics the functions publish, see Metrics in shared/function-env.ts), each alarm notifying the alerts topic when it
  * fires and when it recovers.
  */
 import { Duration } from 'aws-cdk-lib';
@@ -8,7 +8,7 @@ import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as cwActions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import type { Construct } from 'constructs';
-import { MetricPublishers, Metrics } from '../function-env.ts';
+import { MetricPublishers, Metrics } from '../../shared/function-env.ts';
 import { pascal } from './config.ts';
 import type { GitOpsFunctions } from './functions.ts';
 import type { WorkQueues } from './pipeline.ts';

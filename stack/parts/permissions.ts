@@ -10,7 +10,7 @@ import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
-import type { SecretName } from '../function-env.ts';
+import type { SecretName } from '../../shared/function-env.ts';
 import { acknowledgeResource } from '../nag.ts';
 import { codeCommitArn, type ValidatedConfig } from './config.ts';
 import type { GitOpsFunctions } from './functions.ts';

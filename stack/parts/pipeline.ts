@@ -2,7 +2,7 @@
  * The sync and apply pipeline: the webhook's Function URL, the FIFO sync and apply queues with their dead-letter
  * queues, and the queue consumers. Pushes of one branch are serialized in the sync queue (one message group per
  * repository+branch, routes.ts); changes of one stack in the apply queue (one group per stack, sent by the sync
- * function itself, see ApplyQueueMessage in function-env.ts).
+ * function itself, see ApplyQueueMessage in shared/function-env.ts).
  */
 import { Duration, Validations } from 'aws-cdk-lib';
 import * as lambda from 'aws-cdk-lib/aws-lambda';

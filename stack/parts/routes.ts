@@ -4,7 +4,7 @@
  * EventBridge SQS targets take one static MessageGroupId each, so each configured repository+branch gets its own
  * rule whose group is `name/branch`: pushes of one branch are serialized, branches run in parallel. Apply Requested
  * is NOT routed from the bus: stacks are only known after rendering, so the sync function sends it straight to the
- * apply queue with MessageGroupId = `environment/stack` (see ApplyQueueMessage in function-env.ts).
+ * apply queue with MessageGroupId = `environment/stack` (see ApplyQueueMessage in shared/function-env.ts).
  */
 import { Duration, Stack } from 'aws-cdk-lib';
 import * as events from 'aws-cdk-lib/aws-events';
@@ -16,7 +16,7 @@ import * as schedulerTargets from 'aws-cdk-lib/aws-scheduler-targets';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
 import { DetailType, EVENT_SOURCE } from '../../shared/events/catalog.ts';
-import { NOTIFY_DETAIL_TYPES } from '../function-env.ts';
+import { NOTIFY_DETAIL_TYPES } from '../../shared/function-env.ts';
 import { codeCommitArn, constructIdOf, messageGroupOf, type ValidatedConfig } from './config.ts';
 
 /** One role for every schedule, owned by the construct, instead of the targets library's stack-level singletons. */

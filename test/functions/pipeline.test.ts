@@ -23,7 +23,7 @@ import { MemoryDedupeStore, NotificationDeduper } from '../../shared/notify/dedu
 import type { Clock } from '../../shared/ports.ts';
 import { awsDeps } from '../../shared/runtime/aws-deps.ts';
 import { clearMemoryCache } from '../../shared/source/index.ts';
-import type { ApplyQueueMessage } from '../../stack/function-env.ts';
+import type { ApplyQueueMessage } from '../../shared/function-env.ts';
 import { type S3TestServer, startS3 } from '../aws/s3-server.ts';
 import { silent } from '../engine/engine-fixture.ts';
 import { type CfnStandIn, startCfnStandIn } from '../helpers/cfn-standin.ts';

@@ -1,6 +1,6 @@
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { Metrics } from '../../stack/function-env.ts';
+import { Metrics } from '../../shared/function-env.ts';
 import { FULL_PROPS, makeStack } from './app-fixture.ts';
 
 // One synthesized app for every assertion: synthesis is the slow part.

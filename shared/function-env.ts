@@ -1,10 +1,11 @@
 /**
  * The contract between the CDK stack and the Lambda functions: the environment variables the stack sets, the SSM
- * parameter names it grants, and the metric names its alarms watch. The functions read the same constants, so this
- * file must stay free of aws-cdk-lib imports (it is bundled into every function).
+ * parameter names it grants, and the metric names its alarms watch. Both sides import it from here (stack/ imports
+ * shared/, functions/ never import stack/: test/stack/layering.test.ts), and it is bundled into every function, so
+ * it must stay free of aws-cdk-lib imports.
  */
 
-import { DetailType } from '../shared/events/catalog.ts';
+import { DetailType } from './events/catalog.ts';
 
 /** Environment variables the stack sets on the functions. Each function gets only the ones it needs. */
 export const FunctionEnv = {
