@@ -69,11 +69,14 @@ async function syncRecord(d: SyncHandlerDeps, record: SQSRecord, context?: Conte
   }
   for (const request of requests) {
     const engine = d.engine(request.repository.url);
-    d.logger.info(`sync ${request.repository.name} ${request.ref}: ${request.why}`);
+    d.logger.info(
+      `sync ${request.repository.name} ${request.ref}${request.revision ? ` at ${request.revision}` : ''}: ${request.why}`,
+    );
     let result: Awaited<ReturnType<typeof requestApplies>>;
     try {
       result = await requestApplies(engine, {
-        ref: request.ref,
+        ref: request.revision ?? request.ref,
+        ...(request.revision ? { requestedRevision: { branch: request.ref } } : {}),
         environments: request.environments,
         stacks: request.stacks,
         ...(request.approve ? { approve: true } : {}),

@@ -51,6 +51,8 @@ export const Reason = {
   SecretMissing: 'SecretMissing',
   // anything else
   Internal: 'Internal',
+  // approvals: a Sync Requested named a revision that is neither the one Plan Ready recorded nor on the bound branch
+  ApprovalRefused: 'ApprovalRefused',
 } as const;
 export type Reason = (typeof Reason)[keyof typeof Reason];
 

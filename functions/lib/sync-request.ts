@@ -9,7 +9,13 @@ import { findRepository } from './config.ts';
 
 export interface SyncRequest {
   readonly repository: RepositoryEnv;
+  /** The branch to sync (the installation's branch for the repository, for a Sync Requested). */
   readonly ref: string;
+  /**
+   * A revision the Sync Requested names (an approval): applied instead of the branch head, but only where
+   * shared/engine/approval.ts authorizes it against `ref`.
+   */
+  readonly revision?: string;
   readonly environments: readonly string[];
   readonly stacks: readonly string[];
   readonly approve: boolean;
@@ -71,14 +77,22 @@ export function syncRequestsFrom(body: string, repositories: readonly Repository
   }
   if (event['detail-type'] === DetailType.SyncRequested) {
     const repo = str(detail.repo);
-    const targets = repo
-      ? repositories.filter((r) => r === findRepository(repositories, { url: repo, name: repo }))
-      : repositories;
+    const branch = str(detail.branch);
+    // Every configured branch of the named repository (all repositories without one), or only the named branch: the
+    // bus rule routes a Sync Requested on its branch, and a branch the installation does not follow is not synced.
+    const targets = repositories.filter(
+      (r) =>
+        (!repo || findRepository([r], { url: repo, name: repo }) === r) &&
+        (branch === undefined || r.branch === branch),
+    );
     // An approval names the revision that was reviewed (the one in Plan Ready): exactly that commit is applied, not
-    // whatever the branch has moved to since. Without one, the branch head.
+    // whatever the branch has moved to since, and only if it is that reviewed commit or on the installation's branch
+    // (the engine checks). Without one, the branch head. The branch is the installation's, never the event's.
+    const revision = str(detail.revision);
     return targets.map((repository) => ({
       repository,
-      ref: str(detail.revision) ?? str(detail.branch) ?? repository.branch,
+      ref: repository.branch,
+      ...(revision ? { revision } : {}),
       environments: list(detail.environment),
       stacks: list(detail.stack),
       approve: detail.approve === true,

@@ -3,6 +3,7 @@ import { DetailType } from '../events/catalog.ts';
 import { emit } from '../events/publish.ts';
 import type { RenderedStack, StackKey, StackState } from '../model.ts';
 import { type ApplyStackRequest, type ApplyStackResult, applyStack } from './apply-stack.ts';
+import { RevisionAuthorizer, type RevisionRequest } from './approval.ts';
 import type { EngineDeps, Selection } from './deps.ts';
 import { dependencyOrder } from './order.ts';
 import { computePlan, type Plan, type PlanEntry } from './plan.ts';
@@ -11,6 +12,12 @@ import { attempt, historyRecord, stackDetail, stateDetail } from './record.ts';
 export interface SyncOptions extends Selection {
   /** Apply stacks whose environment has `automated: false`. */
   readonly approve?: boolean;
+  /**
+   * `ref` is a revision someone asked for (a Sync Requested naming one), not a branch the installation follows: each
+   * stack is applied only when approval.ts authorizes it (the revision Plan Ready recorded, or one on the bound
+   * branch); the others end in Sync Failed `ApprovalRefused`. A requested revision never prunes.
+   */
+  readonly requestedRevision?: RevisionRequest;
 }
 
 export interface SyncReport {
@@ -44,8 +51,13 @@ export async function requestApplies(
     throw error;
   }
   const failed: StackKey[] = [];
+  const refused = options.requestedRevision
+    ? await refuseUnauthorized(deps, plan, options.requestedRevision, options.signal)
+    : new Set<StackKey>();
+  failed.push(...refused);
   const byKey = new Map(plan.entries.map((e) => [e.key, e]));
   for (const entry of plan.entries) {
+    if (refused.has(entry.key)) continue;
     if (entry.action === 'error') {
       failed.push(entry.key);
       await recordRenderFailure(deps, plan, entry);
@@ -59,7 +71,9 @@ export async function requestApplies(
     }
   }
 
-  const toApply = plan.entries.filter((e) => (e.action === 'create' || e.action === 'update') && e.rendered);
+  const toApply = plan.entries.filter(
+    (e) => (e.action === 'create' || e.action === 'update') && e.rendered && !refused.has(e.key),
+  );
   const order = dependencyOrder(
     toApply.map((e) => e.key),
     (key) => byKey.get(key)?.rendered?.dependsOn ?? [],
@@ -111,7 +125,7 @@ export async function sync(deps: EngineDeps, options: SyncOptions): Promise<Sync
     }
   }
   const pruned: StackKey[] = [];
-  for (const entry of plan.entries) {
+  for (const entry of options.requestedRevision ? [] : plan.entries) {
     if (entry.action === 'prune' && entry.previous) {
       if (await prune(deps, entry.previous, plan)) pruned.push(entry.key);
       else failed.push(entry.key);
@@ -120,6 +134,55 @@ export async function sync(deps: EngineDeps, options: SyncOptions): Promise<Sync
     }
   }
   return { plan, results, pruned, failed };
+}
+
+/**
+ * Checks every stack a requested revision would change (or fail to render) against approval.ts, and reports each
+ * refusal with one Sync Failed `ApprovalRefused`. The refused stacks' state is left as it was: a request nobody was
+ * allowed to make must not overwrite what the stack records (a pending Plan Ready included).
+ */
+async function refuseUnauthorized(
+  deps: EngineDeps,
+  plan: Plan,
+  request: RevisionRequest,
+  signal?: AbortSignal,
+): Promise<Set<StackKey>> {
+  const authorizer = new RevisionAuthorizer(deps.source, plan.prepared.config, request, signal);
+  const { snapshot } = plan;
+  const refused = new Set<StackKey>();
+  for (const entry of plan.entries) {
+    if (entry.action !== 'create' && entry.action !== 'update' && entry.action !== 'error') continue;
+    const verdict = await authorizer.authorize({
+      environment: entry.environment,
+      revision: snapshot.commit.sha,
+      ...(entry.rendered ? { hash: entry.rendered.hash } : {}),
+      ...(entry.previous ? { previous: entry.previous } : {}),
+    });
+    if (verdict.allowed) {
+      deps.logger.info(`${entry.key}: requested revision ${snapshot.commit.sha.slice(0, 7)} authorized`, {
+        how: verdict.how,
+      });
+      continue;
+    }
+    refused.add(entry.key);
+    await emit(deps.events, deps.clock, DetailType.SyncFailed, {
+      ...(entry.rendered
+        ? stackDetail(entry.rendered)
+        : {
+            repo: snapshot.repo,
+            branch: snapshot.branch,
+            stack: entry.stack,
+            environment: entry.environment,
+            stackName: entry.stackName,
+            region: entry.region,
+            revision: snapshot.commit.sha,
+            commit: snapshot.commit,
+          }),
+      reason: Reason.ApprovalRefused,
+      message: `${entry.stack} (${entry.environment}): requested revision ${snapshot.commit.sha.slice(0, 7)} refused: ${verdict.why}; nothing applied`,
+    });
+  }
+  return refused;
 }
 
 async function recordRenderFailure(deps: EngineDeps, plan: Plan, entry: PlanEntry): Promise<void> {

@@ -1,0 +1,293 @@
+/**
+ * Approvals through the deployed path: a Sync Requested naming a revision, on the sync handler, against a real
+ * `git http-backend` server, the state in s3rver, and the CloudFormation stand-in behind the apply handler. A revision
+ * is applied only when it is the one Plan Ready recorded for the stack or one on the branch the installation follows.
+ */
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
+import { GetParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
+import type { SQSEvent, SQSRecord } from 'aws-lambda';
+import { mockClient } from 'aws-sdk-client-mock';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { makeApplyHandler } from '../../functions/apply.ts';
+import { readConfig } from '../../functions/lib/config.ts';
+import { makeSyncHandler } from '../../functions/sync.ts';
+import { AwsClientFactory } from '../../shared/adapters/aws/clients.ts';
+import { RevisionAuthorizer } from '../../shared/engine/approval.ts';
+import type { EngineDeps } from '../../shared/engine/deps.ts';
+import type { GitOpsEvent } from '../../shared/events/catalog.ts';
+import type { ApplyQueueMessage } from '../../shared/function-env.ts';
+import type { RepoConfig } from '../../shared/model.ts';
+import type { Clock } from '../../shared/ports.ts';
+import { awsDeps } from '../../shared/runtime/aws-deps.ts';
+import { clearMemoryCache } from '../../shared/source/index.ts';
+import { type S3TestServer, startS3 } from '../aws/s3-server.ts';
+import { silent } from '../engine/engine-fixture.ts';
+import { type CfnStandIn, startCfnStandIn } from '../helpers/cfn-standin.ts';
+import { commitFiles, createBareRepo, createWorkRepo, git, makeGitEnv, push } from '../helpers/git-repo.ts';
+import { type GitServer, startGitServer } from '../helpers/git-server.ts';
+
+const TOKEN = 'glpat-approvals-token-canary-000001';
+const instant: Clock = { now: () => new Date(), sleep: async () => {} };
+
+const GITOPS = (automated: boolean) => `defaults:
+  region: eu-west-1
+  stackName: "{env}-{stack}"
+  syncPolicy: { automated: ${automated} }
+environments:
+  - name: dev
+stacks:
+  - name: queue
+    template: templates/queue.yaml
+`;
+const QUEUE = (timeout: number) => `Resources:
+  Work:
+    Type: AWS::SQS::Queue
+    Properties:
+      VisibilityTimeout: ${timeout}
+`;
+
+describe('a Sync Requested naming a revision', () => {
+  const genv = makeGitEnv();
+  const root = mkdtempSync(join(tmpdir(), 'gitops-approvals-'));
+  const work = createWorkRepo(genv, join(root, 'work'));
+  const bare = createBareRepo(genv, join(root, 'srv'), 'platform');
+  let git_: GitServer;
+  let s3: S3TestServer;
+  let cfn: CfnStandIn;
+  const bus = mockClient(EventBridgeClient);
+  const ssm = mockClient(SSMClient);
+  const published: GitOpsEvent[] = [];
+  const applyQueue: { message: ApplyQueueMessage; group: string }[] = [];
+  let deps: EngineDeps;
+  let url: string;
+  let first: string;
+
+  const record = (body: string, group: string): SQSRecord =>
+    ({
+      messageId: `m-${Math.random().toString(36).slice(2)}`,
+      receiptHandle: 'r',
+      body,
+      attributes: {
+        ApproximateReceiveCount: '1',
+        MessageGroupId: group,
+        SentTimestamp: '0',
+        SenderId: 's',
+        ApproximateFirstReceiveTimestamp: '0',
+      },
+      messageAttributes: {},
+      md5OfBody: '',
+      eventSource: 'aws:sqs',
+      eventSourceARN: 'arn:aws:sqs:eu-west-1:123456789012:q.fifo',
+      awsRegion: 'eu-west-1',
+    }) as SQSRecord;
+  const sqsEvent = (...records: SQSRecord[]): SQSEvent => ({ Records: records });
+  const syncHandler = () =>
+    makeSyncHandler(() => ({
+      config: readConfig(
+        {
+          AWS_REGION: 'eu-west-1',
+          GITOPS_BUS_NAME: 'lambda-gitops',
+          GITOPS_STATE_BUCKET: 'gitops-state',
+          GITOPS_APPLY_QUEUE_URL: 'https://sqs.eu-west-1.amazonaws.com/123456789012/apply.fifo',
+          GITOPS_REPOSITORIES: JSON.stringify([{ name: 'platform', url, branch: 'main', provider: 'generic' }]),
+        },
+        ['busName', 'stateBucket'],
+      ),
+      logger: silent,
+      engine: () => deps,
+      sendApply: async (message, group) => {
+        applyQueue.push({ message, group });
+      },
+    }));
+  const applyHandler = makeApplyHandler(() => ({ ports: deps, logger: silent, maxReceives: 3 }));
+  const deliver = async (detailType: string, detail: Record<string, unknown>) => {
+    const body = JSON.stringify({ source: 'lambda-gitops', 'detail-type': detailType, detail });
+    const synced = await syncHandler()(sqsEvent(record(body, 'platform/main')));
+    expect(synced.batchItemFailures).toEqual([]);
+    const applies = applyQueue.splice(0).map((a) => record(JSON.stringify(a.message), a.group));
+    if (applies.length > 0) expect((await applyHandler(sqsEvent(...applies))).batchItemFailures).toEqual([]);
+    return applies.length;
+  };
+  const approve = (revision: string) =>
+    deliver('Sync Requested', {
+      repo: 'platform',
+      branch: 'main',
+      stack: 'queue',
+      environment: 'dev',
+      revision,
+      approve: true,
+    });
+  const timeout = () =>
+    (cfn.stacks.get('gitops-dev-queue')?.template?.Resources?.Work?.Properties as { VisibilityTimeout?: number })
+      ?.VisibilityTimeout;
+  const queueState = async () => (await deps.state.getStack('dev/queue'))?.state;
+  const events = (type: string) => published.filter((e) => e.detailType === type);
+
+  beforeAll(async () => {
+    clearMemoryCache();
+    git_ = await startGitServer({
+      root: join(root, 'srv'),
+      auth: { username: 'x-access-token', password: TOKEN },
+      env: genv.env,
+    });
+    url = git_.url('platform');
+    s3 = await startS3();
+    cfn = startCfnStandIn();
+    bus.on(PutEventsCommand).callsFake((input) => {
+      for (const e of input.Entries ?? []) {
+        published.push({
+          source: 'lambda-gitops',
+          detailType: e.DetailType,
+          time: '',
+          detail: JSON.parse(e.Detail ?? '{}'),
+        } as GitOpsEvent);
+      }
+      return {
+        FailedEntryCount: 0,
+        Entries: (input.Entries ?? []).map((_: unknown, i: number) => ({ EventId: `e-${i}` })),
+      };
+    });
+    ssm
+      .on(GetParameterCommand, { Name: '/lambda-gitops/git-token' })
+      .resolves({ Parameter: { Value: TOKEN, Type: 'SecureString' } });
+    deps = awsDeps(
+      {
+        bucket: s3.bucket,
+        busName: 'lambda-gitops',
+        region: 'eu-west-1',
+        cacheDir: join(root, 'cache'),
+        logger: silent,
+        clock: instant,
+        clients: {
+          s3: s3.client(),
+          eventBridge: new EventBridgeClient({ region: 'eu-west-1' }),
+          ssm: new SSMClient({ region: 'eu-west-1' }),
+          cloudFormation: new AwsClientFactory({ clock: instant }),
+        },
+      },
+      url,
+    );
+    first = commitFiles(genv, work, { 'gitops.yaml': GITOPS(true), 'templates/queue.yaml': QUEUE(30) }, 'First');
+    push(genv, work, bare);
+    expect(await deliver('Push Received', { repo: url, branch: 'main' })).toBe(1);
+    expect(timeout()).toBe(30);
+  }, 60_000);
+
+  beforeEach(() => {
+    published.length = 0;
+  });
+
+  afterAll(async () => {
+    cfn.restore();
+    bus.restore();
+    ssm.restore();
+    await git_.close();
+    await s3.close();
+  });
+
+  it('is refused when the commit exists only on a pull request ref: Sync Failed ApprovalRefused, state untouched', async () => {
+    git(genv, work, ['checkout', '-q', '-b', 'contributor']);
+    const pr = commitFiles(genv, work, { 'templates/queue.yaml': QUEUE(999) }, 'Drive-by change');
+    git(genv, work, ['push', '-q', bare, 'HEAD:refs/pull/7/head']);
+    git(genv, work, ['checkout', '-q', 'main']);
+    const before = await queueState();
+
+    expect(await approve(pr)).toBe(0);
+
+    const [refusal, ...more] = events('Sync Failed');
+    expect(more).toEqual([]);
+    expect(refusal?.detail.reason).toBe('ApprovalRefused');
+    expect(refusal?.detail.stack).toBe('queue');
+    expect(refusal?.detail.revision).toBe(pr);
+    expect(refusal?.detail.message).toContain(`requested revision ${pr.slice(0, 7)} refused`);
+    expect(refusal?.detail.message).toContain(`it is not on branch 'main' (head ${first.slice(0, 7)})`);
+    expect(events('Apply Requested')).toEqual([]);
+    expect(timeout()).toBe(30);
+    expect(await queueState()).toEqual(before);
+  });
+
+  it('applies a revision reachable from the branch, though the branch has moved past it', async () => {
+    const reachable = commitFiles(genv, work, { 'templates/queue.yaml': QUEUE(45) }, 'Reachable');
+    const head = commitFiles(genv, work, { 'templates/queue.yaml': QUEUE(60) }, 'Head');
+    push(genv, work, bare);
+
+    expect(await deliver('Sync Requested', { repo: 'platform', branch: 'main', revision: reachable })).toBe(1);
+
+    expect(events('Sync Failed')).toEqual([]);
+    expect(timeout()).toBe(45);
+    expect((await queueState())?.lastApplied?.revision).toBe(reachable);
+    expect(head).not.toBe(reachable);
+  });
+
+  it('applies the revision Plan Ready recorded, even after a force-push took it off the branch', async () => {
+    const base = commitFiles(genv, work, { 'templates/queue.yaml': QUEUE(60) }, 'Catch up');
+    const reviewed = commitFiles(
+      genv,
+      work,
+      { 'gitops.yaml': GITOPS(false), 'templates/queue.yaml': QUEUE(120) },
+      'Manual, reviewed',
+    );
+    push(genv, work, bare);
+    // The push itself syncs: the manual policy stops it at Plan Ready for the reviewed commit.
+    await deliver('Push Received', { repo: url, branch: 'main' });
+    expect(events('Plan Ready').map((e) => e.detail.revision)).toEqual([reviewed]);
+    expect((await queueState())?.lastAttempted).toMatchObject({ result: 'PlanReady', revision: reviewed });
+
+    // History is rewritten: the reviewed commit is no longer on main.
+    git(genv, work, ['reset', '-q', '--hard', base]);
+    commitFiles(genv, work, { 'gitops.yaml': GITOPS(false), 'templates/queue.yaml': QUEUE(130) }, 'Rewritten');
+    push(genv, work, bare, 'main', true);
+    published.length = 0;
+
+    expect(await approve(reviewed)).toBe(1);
+
+    expect(events('Sync Failed')).toEqual([]);
+    expect(timeout()).toBe(120);
+    const state = await queueState();
+    expect(state?.lastApplied?.revision).toBe(reviewed);
+    expect(state?.lastAttempted).toMatchObject({ result: 'Succeeded', revision: reviewed });
+  });
+});
+
+describe('RevisionAuthorizer', () => {
+  const config = { environments: [{ name: 'prod', branch: 'release' }] } as unknown as RepoConfig;
+  const head = 'b'.repeat(40);
+  const revision = 'a'.repeat(40);
+  const source = (ancestor: boolean | undefined) => ({
+    fetch: async ({ ref }: { ref?: string }) => {
+      if (ref !== 'release') throw new Error(`unexpected fetch of ${ref}`);
+      return { commit: { sha: head } } as never;
+    },
+    isAncestor: async () => ancestor,
+  });
+
+  it("checks ancestry against the environment's own branch, and refuses when the history cannot tell", async () => {
+    const unknown = new RevisionAuthorizer(source(undefined), config, { branch: 'main' });
+    expect(await unknown.authorize({ environment: 'prod', revision, hash: 'h' })).toEqual({
+      allowed: false,
+      why: `no Plan Ready is pending for this stack, and whether it is on branch 'release' (head ${head.slice(0, 7)}) cannot be told from the fetched history`,
+    });
+    const reachable = new RevisionAuthorizer(source(true), config, { branch: 'main' });
+    expect(await reachable.authorize({ environment: 'prod', revision, hash: 'h' })).toEqual({
+      allowed: true,
+      how: 'Reachable',
+    });
+  });
+
+  it('accepts the Plan Ready revision only with the hash Plan Ready recorded', async () => {
+    const authorizer = new RevisionAuthorizer(source(false), config, { branch: 'main' });
+    const previous = {
+      lastAttempted: { result: 'PlanReady', revision, hash: 'planned', at: '', reason: '', message: '' },
+    } as never;
+    expect(await authorizer.authorize({ environment: 'prod', revision, hash: 'planned', previous })).toEqual({
+      allowed: true,
+      how: 'PlanReady',
+    });
+    const other = await authorizer.authorize({ environment: 'prod', revision, hash: 'changed', previous });
+    expect(other).toMatchObject({ allowed: false });
+    expect(other.allowed === false && other.why).toContain('with another rendered stack');
+  });
+});
