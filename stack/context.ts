@@ -21,6 +21,7 @@ import type { GitOpsEnvironment, GitOpsProps, GitOpsRepository } from './gitops-
  * | applyConcurrency, driftConcurrency | integers, or `false` for no reserved concurrency |
  * | trustedKeyParameters | comma-separated SSM parameter names of the OpenPGP keys every applied commit must be signed by |
  * | sourceMaps | `true` to map the functions' stack traces through their source maps (costs cold-start time) |
+ * | approvers | comma-separated IAM role or user ARNs allowed to put `Sync Requested` on the bus (approvals) |
  */
 export const CONTEXT_KEYS = [
   'stackName',
@@ -46,6 +47,7 @@ export const CONTEXT_KEYS = [
   'driftConcurrency',
   'trustedKeyParameters',
   'sourceMaps',
+  'approvers',
 ] as const;
 export type ContextKey = (typeof CONTEXT_KEYS)[number];
 
@@ -154,6 +156,7 @@ export function configFromContext(get: (key: ContextKey) => unknown): AppConfig 
       driftConcurrency: intOrFalse('driftConcurrency'),
       trustedKeyParameters: list('trustedKeyParameters'),
       sourceMaps: bool('sourceMaps'),
+      approvers: list('approvers'),
     },
   };
 }

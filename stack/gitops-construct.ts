@@ -23,7 +23,7 @@ import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { type GitProvider, type RepositoryEnv, SecretName, secretParameterName } from '../shared/function-env.ts';
 import { createAlertsTopic } from './parts/alerts.ts';
-import { createEventBus } from './parts/bus.ts';
+import { createEventBus, restrictSyncRequests } from './parts/bus.ts';
 import { validate } from './parts/config.ts';
 import { scheduleDrift } from './parts/drift-schedule.ts';
 import { createFunctions } from './parts/functions.ts';
@@ -223,6 +223,14 @@ export interface GitOpsProps {
    * @default RemovalPolicy.RETAIN
    */
   readonly removalPolicy?: RemovalPolicy;
+  /**
+   * IAM role or user ARNs allowed to put `Sync Requested` on the bus (to approve a Plan Ready, or ask for a sync),
+   * besides the installation's own functions and schedules. The bus policy denies it to everyone else, even principals
+   * of this account with `events:PutEvents` on the bus. What such an event may apply is checked again by the sync
+   * function: only the revision Plan Ready recorded, or one on the bound branch.
+   * @default [] - only the installation itself requests syncs
+   */
+  readonly approvers?: readonly string[];
 }
 
 /**
@@ -307,5 +315,10 @@ export class GitOps extends Construct {
     });
 
     this.dashboard = createMonitoring(this, { functions: this.functions, queues, alertsTopic: this.alertsTopic });
+    const { webhook, sync, apply, drift, notify } = this.functions;
+    restrictSyncRequests(this.bus, {
+      installation: [webhook, sync, apply, drift, notify].map((f) => f.role!).concat(schedulerRole),
+      approvers: config.approvers,
+    });
   }
 }

@@ -32,6 +32,7 @@ export interface ValidatedConfig {
   readonly driftConcurrency: number | false;
   readonly maxReceiveCount: number;
   readonly trustedKeyParameters: readonly string[];
+  readonly approvers: readonly string[];
   readonly entries: Readonly<Record<GitOpsFunctionName, string>>;
 }
 
@@ -181,6 +182,16 @@ export function validate(props: GitOpsProps, stack: Stack): ValidatedConfig {
     }
   }
 
+  const approvers = props.approvers ?? [];
+  for (const arn of approvers) {
+    if (!/^arn:aws[a-z-]*:iam::\d{12}:(role|user)\/[\w+=,.@/-]+$/.test(arn)) {
+      fail(
+        `approvers: '${arn}' is not an IAM role or user ARN (arn:aws:iam::<account>:role/<name>); the bus policy ` +
+          `matches the caller's exact principal ARN, so account roots and wildcards cannot be approvers`,
+      );
+    }
+  }
+
   const names: readonly GitOpsFunctionName[] = ['webhook', 'sync', 'apply', 'drift', 'notify'];
   const entries = Object.fromEntries(
     names.map((n) => [n, resolve(PROJECT_ROOT, props.functionEntries?.[n] ?? `functions/${n}.ts`)]),
@@ -207,6 +218,7 @@ export function validate(props: GitOpsProps, stack: Stack): ValidatedConfig {
     driftConcurrency,
     maxReceiveCount: props.maxReceiveCount ?? 3,
     trustedKeyParameters,
+    approvers,
     entries,
   };
 }
