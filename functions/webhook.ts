@@ -1,6 +1,8 @@
 /**
  * The webhook function (Lambda Function URL, auth NONE): verify the delivery with the same code `gitops dev` uses,
- * put one `Push Received` event on the bus, answer 202 — or 401 / 400 / 413 without echoing anything of the body.
+ * put one `Push Received` event on the bus, answer 202 — or 404 / 405 / 413 / 401 / 400 without echoing anything of
+ * the body. What cannot be a delivery (path, method, size, no signature header) is refused before any SSM or
+ * EventBridge call, and the function's reserved concurrency (the construct's `webhookConcurrency`) caps a flood.
  * Kept small on purpose (no engine, no CloudFormation client): it must answer GitHub within 10 s from a cold start.
  */
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
@@ -52,6 +54,13 @@ export function webhookDepsFromEnv(env: NodeJS.ProcessEnv = process.env): Webhoo
 export function makeWebhookHandler(deps: () => WebhookHandlerDeps) {
   let ready: WebhookHandlerDeps | undefined;
   return async (event: LambdaFunctionURLEvent): Promise<WebhookResult> => {
+    // The Function URL answers every path; deliveries go to its root (or /webhook, as with `gitops dev`). Anything
+    // else is refused here, like a wrong method, size or a missing signature header in handleWebhook: before any SSM
+    // or EventBridge call.
+    const path = event.rawPath ?? event.requestContext?.http?.path ?? '/';
+    if (!WEBHOOK_PATHS.includes(path)) {
+      return json(404, { error: 'NotFound', message: `POST deliveries to ${WEBHOOK_PATHS.join(' or ')}` });
+    }
     ready ??= deps();
     const { config, secrets, events, logger, dedupe } = ready;
     const body = Buffer.from(event.body ?? '', event.isBase64Encoded ? 'base64' : 'utf8');
@@ -83,6 +92,13 @@ export function makeWebhookHandler(deps: () => WebhookHandlerDeps) {
     );
     return { statusCode: answer.status, headers: { 'content-type': 'application/json' }, body: answer.body };
   };
+}
+
+/** The paths a delivery may be posted to. */
+export const WEBHOOK_PATHS: readonly string[] = ['/', '/webhook'];
+
+function json(statusCode: number, body: Record<string, string>): WebhookResult {
+  return { statusCode, headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) };
 }
 
 function lower(headers: Record<string, string | undefined>): Record<string, string | undefined> {

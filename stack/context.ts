@@ -22,6 +22,7 @@ import type { GitOpsEnvironment, GitOpsProps, GitOpsRepository } from './gitops-
  * | trustedKeyParameters | comma-separated SSM parameter names of the OpenPGP keys every applied commit must be signed by |
  * | sourceMaps | `true` to map the functions' stack traces through their source maps (costs cold-start time) |
  * | approvers | comma-separated IAM role or user ARNs allowed to put `Sync Requested` on the bus (approvals) |
+ * | webhookConcurrency | integer, or `false` for no reserved concurrency (accounts with the new-account quota of 10) |
  */
 export const CONTEXT_KEYS = [
   'stackName',
@@ -48,6 +49,7 @@ export const CONTEXT_KEYS = [
   'trustedKeyParameters',
   'sourceMaps',
   'approvers',
+  'webhookConcurrency',
 ] as const;
 export type ContextKey = (typeof CONTEXT_KEYS)[number];
 
@@ -157,6 +159,7 @@ export function configFromContext(get: (key: ContextKey) => unknown): AppConfig 
       trustedKeyParameters: list('trustedKeyParameters'),
       sourceMaps: bool('sourceMaps'),
       approvers: list('approvers'),
+      webhookConcurrency: intOrFalse('webhookConcurrency'),
     },
   };
 }

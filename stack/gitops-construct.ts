@@ -231,6 +231,15 @@ export interface GitOpsProps {
    * @default [] - only the installation itself requests syncs
    */
   readonly approvers?: readonly string[];
+  /**
+   * Reserved concurrency of the webhook function. Its Function URL is public (deliveries are authenticated in code),
+   * so a flood of requests, signed or not, is throttled (HTTP 429) at this many concurrent invocations instead of
+   * using up the account's Lambda concurrency. Unsigned, oversized or misrouted requests are refused before any SSM or
+   * EventBridge call, in a few milliseconds each. `false` for none (accounts whose concurrency quota is still the
+   * new-account 10 cannot reserve any).
+   * @default 10
+   */
+  readonly webhookConcurrency?: number | false;
 }
 
 /**

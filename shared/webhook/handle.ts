@@ -18,7 +18,7 @@ import { registerSecret } from '../sanitize.ts';
 import type { DeliveryDedupe } from './dedupe.ts';
 import { parsePush } from './parse.ts';
 import type { Push, WebhookRequest } from './types.ts';
-import { verifyDelivery } from './verify.ts';
+import { requireSignatureHeader, verifyDelivery } from './verify.ts';
 
 export const DEFAULT_MAX_BYTES = 1024 * 1024;
 
@@ -72,6 +72,9 @@ async function handle(req: WebhookRequest & { readonly method?: string }, deps: 
       field: 'content-length',
     });
   }
+  // Cheap refusals come first (method, size, signature header): a request that cannot be a delivery costs no secret
+  // read (SSM in the Lambda) and no bus call.
+  requireSignatureHeader(req.headers);
   const secret = (await deps.secret()) ?? '';
   // Whatever supplied it, the secret is masked from here on (a log line quoting an error must not carry it).
   registerSecret(secret);

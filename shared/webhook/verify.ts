@@ -26,8 +26,12 @@ export function detectProvider(headers: WebhookRequest['headers']): Provider | u
   return undefined;
 }
 
-export async function verifyDelivery(req: WebhookRequest, secret: string): Promise<Provider> {
-  const provider = detectProvider(req.headers);
+/**
+ * The half of verification that needs no secret: the provider's signature header is there and well-formed. The
+ * endpoint calls it before reading the secret, so a request that cannot be a signed delivery costs no SSM call.
+ */
+export function requireSignatureHeader(headers: WebhookRequest['headers']): Provider {
+  const provider = detectProvider(headers);
   if (provider === undefined) {
     throw new WebhookError(
       Reason.SignatureMissing,
@@ -38,7 +42,36 @@ export async function verifyDelivery(req: WebhookRequest, secret: string): Promi
   }
   switch (provider) {
     case 'github':
-      await verifyGitHub(req, secret);
+      if (headers['x-hub-signature-256'] === undefined && headers['x-hub-signature'] !== undefined) {
+        throw new WebhookError(
+          Reason.SignatureInvalid,
+          401,
+          'x-hub-signature (SHA-1) is not accepted; GitHub sends x-hub-signature-256 when the webhook has a secret',
+          { field: 'x-hub-signature' },
+        );
+      }
+      requireHubSignature(headers, 'x-hub-signature-256');
+      break;
+    case 'gitlab':
+      if (headers['x-gitlab-token'] === undefined || headers['x-gitlab-token'] === '') {
+        throw new WebhookError(Reason.SignatureMissing, 401, 'x-gitlab-token header is missing', {
+          field: 'x-gitlab-token',
+        });
+      }
+      break;
+    case 'bitbucket':
+      requireHubSignature(headers, 'x-hub-signature');
+      break;
+  }
+  return provider;
+}
+
+export async function verifyDelivery(req: WebhookRequest, secret: string): Promise<Provider> {
+  const provider = requireSignatureHeader(req.headers);
+  requireSecret(secret);
+  switch (provider) {
+    case 'github':
+      await verifyHubSignature(req, secret, 'x-hub-signature-256');
       break;
     case 'gitlab':
       verifyGitLab(req, secret);
@@ -50,30 +83,23 @@ export async function verifyDelivery(req: WebhookRequest, secret: string): Promi
   return provider;
 }
 
-async function verifyGitHub(req: WebhookRequest, secret: string): Promise<void> {
-  if (req.headers['x-hub-signature-256'] === undefined && req.headers['x-hub-signature'] !== undefined) {
-    throw new WebhookError(
-      Reason.SignatureInvalid,
-      401,
-      'x-hub-signature (SHA-1) is not accepted; GitHub sends x-hub-signature-256 when the webhook has a secret',
-      { field: 'x-hub-signature' },
-    );
-  }
-  await verifyHubSignature(req, secret, 'x-hub-signature-256');
-}
-
-async function verifyHubSignature(req: WebhookRequest, secret: string, header: string): Promise<void> {
-  const signature = req.headers[header];
+/** `sha256=<64 hex>` in `header`, or the 401 that names the header. */
+function requireHubSignature(headers: WebhookRequest['headers'], header: string): string {
+  const signature = headers[header];
   if (signature === undefined || signature === '') {
     throw new WebhookError(Reason.SignatureMissing, 401, `${header} header is missing`, { field: header });
   }
-  requireSecret(secret);
   if (!/^sha256=[0-9a-f]{64}$/i.test(signature)) {
     const algorithm = /^([a-z0-9]+)=/i.exec(signature)?.[1];
     const why =
       algorithm && algorithm.toLowerCase() !== 'sha256' ? `uses ${algorithm}, only sha256 is accepted` : 'is malformed';
     throw new WebhookError(Reason.SignatureInvalid, 401, `${header} ${why}`, { field: header });
   }
+  return signature;
+}
+
+async function verifyHubSignature(req: WebhookRequest, secret: string, header: string): Promise<void> {
+  const signature = requireHubSignature(req.headers, header);
   if (req.body.length === 0) {
     throw new WebhookError(Reason.PayloadInvalid, 400, 'the request body is empty', { field: 'body' });
   }
@@ -86,13 +112,7 @@ async function verifyHubSignature(req: WebhookRequest, secret: string, header: s
 }
 
 function verifyGitLab(req: WebhookRequest, secret: string): void {
-  const token = req.headers['x-gitlab-token'];
-  if (token === undefined || token === '') {
-    throw new WebhookError(Reason.SignatureMissing, 401, 'x-gitlab-token header is missing', {
-      field: 'x-gitlab-token',
-    });
-  }
-  requireSecret(secret);
+  const token = req.headers['x-gitlab-token'] ?? '';
   // Equal-length digests make timingSafeEqual applicable and hide the secret's length.
   const given = createHash('sha256').update(token).digest();
   const expected = createHash('sha256').update(secret).digest();

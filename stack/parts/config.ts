@@ -33,6 +33,7 @@ export interface ValidatedConfig {
   readonly maxReceiveCount: number;
   readonly trustedKeyParameters: readonly string[];
   readonly approvers: readonly string[];
+  readonly webhookConcurrency: number | false;
   readonly entries: Readonly<Record<GitOpsFunctionName, string>>;
 }
 
@@ -182,6 +183,10 @@ export function validate(props: GitOpsProps, stack: Stack): ValidatedConfig {
     }
   }
 
+  const webhookConcurrency = props.webhookConcurrency ?? 10;
+  if (webhookConcurrency !== false && (!Number.isInteger(webhookConcurrency) || webhookConcurrency < 1)) {
+    fail(`webhookConcurrency ${webhookConcurrency} must be an integer >= 1, or false for no reservation`);
+  }
   const approvers = props.approvers ?? [];
   for (const arn of approvers) {
     if (!/^arn:aws[a-z-]*:iam::\d{12}:(role|user)\/[\w+=,.@/-]+$/.test(arn)) {
@@ -219,6 +224,7 @@ export function validate(props: GitOpsProps, stack: Stack): ValidatedConfig {
     maxReceiveCount: props.maxReceiveCount ?? 3,
     trustedKeyParameters,
     approvers,
+    webhookConcurrency,
     entries,
   };
 }

@@ -103,11 +103,15 @@ export function createFunctions(
       reserved,
     });
 
-  const webhook = fn('webhook', {
-    [FunctionEnv.busName]: bus.eventBusName,
-    [FunctionEnv.secretsPrefix]: config.secretsPrefix,
-    [FunctionEnv.repositories]: repositoriesJson,
-  });
+  const webhook = fn(
+    'webhook',
+    {
+      [FunctionEnv.busName]: bus.eventBusName,
+      [FunctionEnv.secretsPrefix]: config.secretsPrefix,
+      [FunctionEnv.repositories]: repositoriesJson,
+    },
+    config.webhookConcurrency,
+  );
   const trusted: Record<string, string> =
     config.trustedKeyParameters.length > 0
       ? { [FunctionEnv.trustedKeyParameters]: config.trustedKeyParameters.join(',') }

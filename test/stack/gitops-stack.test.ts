@@ -35,7 +35,7 @@ describe('functions', () => {
   });
 
   it.each([
-    ['webhook', 10, undefined],
+    ['webhook', 10, 10],
     ['sync', 300, undefined],
     ['apply', 900, 5],
     ['drift', 900, 1],
