@@ -5,15 +5,17 @@
  *
  *   1. the revision Plan Ready recorded for that stack (its `lastAttempted` is PlanReady at this revision and rendered
  *      hash): what the reviewer saw is what is applied, even after the branch moved on; or
- *   2. reachable from the stack's environment's bound branch (the environment's `branch`, else the branch the
- *      installation follows for the repository): it has been on that branch, so a push could have applied it anyway.
+ *   2. reachable from the stack's environment's bound branch (the environment's `branch` in the configuration at the
+ *      head of the installation's branch, else that branch): it has been on that branch, so a push could have applied
+ *      it anyway.
  *
  * Anything else is refused with Sync Failed `ApprovalRefused`, naming the revision and why; nothing of that stack is
  * stored, applied or recorded in its state.
  */
-import { type GitOpsError, toGitOpsError } from '../errors.ts';
+import { loadRepoConfig } from '../config/load.ts';
+import { GitOpsError, toGitOpsError } from '../errors.ts';
 import type { RepoConfig, StackState } from '../model.ts';
-import type { Source } from '../ports.ts';
+import type { RepoSnapshot, Source } from '../ports.ts';
 
 export interface RevisionRequest {
   /** The branch the installation follows for this repository (the Sync Requested's route). */
@@ -34,17 +36,20 @@ export interface RequestedStack {
 }
 
 /**
- * Decides per stack, fetching each bound branch's head once per request. Ancestry comes from the source: a shallow
- * store that cannot tell ("history not available") refuses, since refusing is the safe answer.
+ * Decides per stack, fetching each branch head once per request. The environment's bound branch is read from the
+ * configuration at the head of the installation's branch, never from the requested commit: a commit that rebinds an
+ * environment to a branch its author can push would otherwise make itself "reachable". Ancestry comes from the
+ * source; a shallow store that cannot tell refuses, since refusing is the safe answer. Faults that may pass (network,
+ * throttling) are thrown, so the queue retries instead of refusing.
  */
 export class RevisionAuthorizer {
-  private readonly heads = new Map<string, Promise<{ sha: string } | { error: GitOpsError }>>();
+  private readonly heads = new Map<string, Promise<RepoSnapshot | GitOpsError>>();
+  private boundConfig: Promise<RepoConfig | GitOpsError> | undefined;
 
   constructor(
     private readonly source: Pick<Source, 'fetch' | 'isAncestor'>,
-    private readonly config: RepoConfig,
     private readonly request: RevisionRequest,
-    private readonly signal?: AbortSignal,
+    private readonly options: { readonly defaultRegion: string; readonly signal?: AbortSignal },
   ) {}
 
   async authorize(stack: RequestedStack): Promise<Authorization> {
@@ -57,41 +62,57 @@ export class RevisionAuthorizer {
     ) {
       return { allowed: true, how: 'PlanReady' };
     }
-    const branch = this.config.environments.find((e) => e.name === stack.environment)?.branch ?? this.request.branch;
-    const head = await this.head(branch);
     const notPlanned =
       planned?.result === 'PlanReady'
         ? `Plan Ready recorded ${planned.revision.slice(0, 7)}${planned.revision === stack.revision ? ' with another rendered stack' : ''}, not this`
         : 'no Plan Ready is pending for this stack';
-    if ('error' in head) {
-      // A fault that may pass (network, throttling) is retried by the queue rather than turned into a refusal.
-      if (head.error.retryable) throw head.error;
-      return {
-        allowed: false,
-        why: `${notPlanned}, and branch '${branch}' could not be read: ${head.error.describe()}`,
-      };
+    const branch = await this.boundBranch(stack.environment);
+    if (branch instanceof GitOpsError) {
+      return { allowed: false, why: `${notPlanned}, and ${unreadable(this.request.branch, branch)}` };
     }
-    if (head.sha === stack.revision) return { allowed: true, how: 'Reachable' };
+    const head = await this.head(branch);
+    if (head instanceof GitOpsError) return { allowed: false, why: `${notPlanned}, and ${unreadable(branch, head)}` };
+    const headSha = head.commit.sha;
+    if (headSha === stack.revision) return { allowed: true, how: 'Reachable' };
     const reachable = this.source.isAncestor
-      ? await this.source.isAncestor(stack.revision, head.sha, this.signal).catch(() => undefined)
+      ? await this.source.isAncestor(stack.revision, headSha, this.options.signal).catch(() => undefined)
       : undefined;
     if (reachable === true) return { allowed: true, how: 'Reachable' };
     const onBranch =
       reachable === false
-        ? `it is not on branch '${branch}' (head ${head.sha.slice(0, 7)})`
-        : `whether it is on branch '${branch}' (head ${head.sha.slice(0, 7)}) cannot be told from the fetched history`;
+        ? `it is not on branch '${branch}' (head ${headSha.slice(0, 7)})`
+        : `whether it is on branch '${branch}' (head ${headSha.slice(0, 7)}) cannot be told from the fetched history`;
     return { allowed: false, why: `${notPlanned}, and ${onBranch}` };
   }
 
-  private head(branch: string): Promise<{ sha: string } | { error: GitOpsError }> {
+  /** The environment's `branch` at the head of the installation's branch, else that branch itself. */
+  private async boundBranch(environment: string): Promise<string | GitOpsError> {
+    this.boundConfig ??= this.head(this.request.branch).then((head) =>
+      head instanceof GitOpsError
+        ? head
+        : loadRepoConfig(head, { defaultRegion: this.options.defaultRegion }).catch((err) => toGitOpsError(err)),
+    );
+    const config = await this.boundConfig;
+    if (config instanceof GitOpsError) {
+      if (config.retryable) throw config;
+      return config;
+    }
+    return config.environments.find((e) => e.name === environment)?.branch ?? this.request.branch;
+  }
+
+  private async head(branch: string): Promise<RepoSnapshot | GitOpsError> {
     let head = this.heads.get(branch);
     if (!head) {
       head = this.source
-        .fetch({ ref: branch, ...(this.signal ? { signal: this.signal } : {}) })
-        .then((s) => ({ sha: s.commit.sha }))
-        .catch((err) => ({ error: toGitOpsError(err) }));
+        .fetch({ ref: branch, ...(this.options.signal ? { signal: this.options.signal } : {}) })
+        .catch((err) => toGitOpsError(err));
       this.heads.set(branch, head);
     }
-    return head;
+    const result = await head;
+    if (result instanceof GitOpsError && result.retryable) throw result;
+    return result;
   }
 }
+
+const unreadable = (branch: string, error: GitOpsError) =>
+  `branch '${branch}' could not be read to check it: ${error.describe()}`;

@@ -147,7 +147,10 @@ async function refuseUnauthorized(
   request: RevisionRequest,
   signal?: AbortSignal,
 ): Promise<Set<StackKey>> {
-  const authorizer = new RevisionAuthorizer(deps.source, plan.prepared.config, request, signal);
+  const authorizer = new RevisionAuthorizer(deps.source, request, {
+    defaultRegion: deps.defaultRegion,
+    ...(signal ? { signal } : {}),
+  });
   const { snapshot } = plan;
   const refused = new Set<StackKey>();
   for (const entry of plan.entries) {

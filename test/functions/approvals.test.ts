@@ -17,13 +17,14 @@ import { makeSyncHandler } from '../../functions/sync.ts';
 import { AwsClientFactory } from '../../shared/adapters/aws/clients.ts';
 import { RevisionAuthorizer } from '../../shared/engine/approval.ts';
 import type { EngineDeps } from '../../shared/engine/deps.ts';
+import { Reason, SourceError } from '../../shared/errors.ts';
 import type { GitOpsEvent } from '../../shared/events/catalog.ts';
 import type { ApplyQueueMessage } from '../../shared/function-env.ts';
-import type { RepoConfig } from '../../shared/model.ts';
 import type { Clock } from '../../shared/ports.ts';
 import { awsDeps } from '../../shared/runtime/aws-deps.ts';
 import { clearMemoryCache } from '../../shared/source/index.ts';
 import { type S3TestServer, startS3 } from '../aws/s3-server.ts';
+import { memorySnapshot } from '../config/memory-snapshot.ts';
 import { silent } from '../engine/engine-fixture.ts';
 import { type CfnStandIn, startCfnStandIn } from '../helpers/cfn-standin.ts';
 import { commitFiles, createBareRepo, createWorkRepo, git, makeGitEnv, push } from '../helpers/git-repo.ts';
@@ -209,6 +210,28 @@ describe('a Sync Requested naming a revision', () => {
     expect(await queueState()).toEqual(before);
   });
 
+  it("is refused when the commit rebinds the environment to a branch its author can push, since main's binding counts", async () => {
+    git(genv, work, ['checkout', '-q', '-b', 'evil', 'main']);
+    const rebinding = commitFiles(
+      genv,
+      work,
+      {
+        'gitops.yaml': GITOPS(true).replace('  - name: dev\n', '  - name: dev\n    branch: evil\n'),
+        'templates/queue.yaml': QUEUE(666),
+      },
+      'Bind dev to my branch',
+    );
+    push(genv, work, bare, 'evil');
+    git(genv, work, ['checkout', '-q', 'main']);
+
+    expect(await deliver('Sync Requested', { repo: 'platform', branch: 'main', revision: rebinding })).toBe(0);
+
+    const [refusal] = events('Sync Failed');
+    expect(refusal?.detail.reason).toBe('ApprovalRefused');
+    expect(refusal?.detail.message).toContain(`it is not on branch 'main' (head ${first.slice(0, 7)})`);
+    expect(timeout()).toBe(30);
+  });
+
   it('applies a revision reachable from the branch, though the branch has moved past it', async () => {
     const reachable = commitFiles(genv, work, { 'templates/queue.yaml': QUEUE(45) }, 'Reachable');
     const head = commitFiles(genv, work, { 'templates/queue.yaml': QUEUE(60) }, 'Head');
@@ -253,32 +276,61 @@ describe('a Sync Requested naming a revision', () => {
 });
 
 describe('RevisionAuthorizer', () => {
-  const config = { environments: [{ name: 'prod', branch: 'release' }] } as unknown as RepoConfig;
-  const head = 'b'.repeat(40);
+  const mainHead = 'c'.repeat(40);
+  const releaseHead = 'b'.repeat(40);
   const revision = 'a'.repeat(40);
-  const source = (ancestor: boolean | undefined) => ({
-    fetch: async ({ ref }: { ref?: string }) => {
-      if (ref !== 'release') throw new Error(`unexpected fetch of ${ref}`);
-      return { commit: { sha: head } } as never;
-    },
-    isAncestor: async () => ancestor,
-  });
+  // The installation's branch binds prod to `release`; dev follows the installation's branch.
+  const MAIN_CONFIG = `defaults:
+  region: eu-west-1
+environments:
+  - name: dev
+  - name: prod
+    branch: release
+stacks:
+  - name: queue
+    template: templates/queue.yaml
+`;
+  const source = (ancestorOf: Record<string, boolean | undefined>) => {
+    const fetched: string[] = [];
+    return {
+      fetched,
+      fetch: async ({ ref }: { ref?: string }) => {
+        fetched.push(String(ref));
+        if (ref === 'main') {
+          return memorySnapshot({ 'gitops.yaml': MAIN_CONFIG, 'templates/queue.yaml': QUEUE(30) }, { sha: mainHead });
+        }
+        if (ref === 'release') return memorySnapshot({}, { branch: 'release', sha: releaseHead });
+        throw new SourceError(Reason.RefNotFound, `branch or tag '${ref}' not found`);
+      },
+      isAncestor: async (_ancestor: string, descendant: string) => ancestorOf[descendant],
+    };
+  };
 
-  it("checks ancestry against the environment's own branch, and refuses when the history cannot tell", async () => {
-    const unknown = new RevisionAuthorizer(source(undefined), config, { branch: 'main' });
-    expect(await unknown.authorize({ environment: 'prod', revision, hash: 'h' })).toEqual({
-      allowed: false,
-      why: `no Plan Ready is pending for this stack, and whether it is on branch 'release' (head ${head.slice(0, 7)}) cannot be told from the fetched history`,
-    });
-    const reachable = new RevisionAuthorizer(source(true), config, { branch: 'main' });
-    expect(await reachable.authorize({ environment: 'prod', revision, hash: 'h' })).toEqual({
+  it("checks ancestry against the environment's branch as the installation's branch configures it", async () => {
+    const s = source({ [releaseHead]: true, [mainHead]: false });
+    const authorizer = new RevisionAuthorizer(s, { branch: 'main' }, { defaultRegion: 'eu-west-1' });
+    expect(await authorizer.authorize({ environment: 'prod', revision, hash: 'h' })).toEqual({
       allowed: true,
       how: 'Reachable',
+    });
+    expect(await authorizer.authorize({ environment: 'dev', revision, hash: 'h' })).toEqual({
+      allowed: false,
+      why: `no Plan Ready is pending for this stack, and it is not on branch 'main' (head ${mainHead.slice(0, 7)})`,
+    });
+    // Each head is fetched once per request.
+    expect(s.fetched).toEqual(['main', 'release']);
+  });
+
+  it('refuses when the fetched history cannot tell', async () => {
+    const authorizer = new RevisionAuthorizer(source({}), { branch: 'main' }, { defaultRegion: 'eu-west-1' });
+    expect(await authorizer.authorize({ environment: 'dev', revision, hash: 'h' })).toEqual({
+      allowed: false,
+      why: `no Plan Ready is pending for this stack, and whether it is on branch 'main' (head ${mainHead.slice(0, 7)}) cannot be told from the fetched history`,
     });
   });
 
   it('accepts the Plan Ready revision only with the hash Plan Ready recorded', async () => {
-    const authorizer = new RevisionAuthorizer(source(false), config, { branch: 'main' });
+    const authorizer = new RevisionAuthorizer(source({}), { branch: 'main' }, { defaultRegion: 'eu-west-1' });
     const previous = {
       lastAttempted: { result: 'PlanReady', revision, hash: 'planned', at: '', reason: '', message: '' },
     } as never;
@@ -289,5 +341,12 @@ describe('RevisionAuthorizer', () => {
     const other = await authorizer.authorize({ environment: 'prod', revision, hash: 'changed', previous });
     expect(other).toMatchObject({ allowed: false });
     expect(other.allowed === false && other.why).toContain('with another rendered stack');
+  });
+
+  it('refuses, naming the branch, when the bound branch does not exist', async () => {
+    const authorizer = new RevisionAuthorizer(source({}), { branch: 'trunk' }, { defaultRegion: 'eu-west-1' });
+    const verdict = await authorizer.authorize({ environment: 'dev', revision, hash: 'h' });
+    expect(verdict).toMatchObject({ allowed: false });
+    expect(verdict.allowed === false && verdict.why).toContain("branch 'trunk' could not be read to check it");
   });
 });
