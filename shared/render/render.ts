@@ -19,6 +19,7 @@ import type { RepoSnapshot } from '../ports.ts';
 import { inferCapabilities } from './capabilities.ts';
 import { parseTemplate } from './cfn-template.ts';
 import { canonicalJson, sha256Hex } from './hash.ts';
+import { declaresPatterns, loadPatternMatcher, type PatternMatcher } from './linear-pattern.ts';
 import { resolveParameters } from './parameters.ts';
 import { assertNoPlaintextSecrets, type ScannedValue } from './secrets-scan.ts';
 import { mergeTags } from './tags.ts';
@@ -103,8 +104,10 @@ export async function renderStacks(
           template = tree.readText(inputs.templateFile).then((text) => parseTemplate(text, inputs.templateFile));
           templates.set(inputs.templateFile, template);
         }
+        const parsed = await template;
+        const matchPattern = declaresPatterns(parsed.Parameters) ? await loadPatternMatcher() : undefined;
         outcome.rendered.push(
-          renderOne(snapshot, config, env, spec, await template, inputs, options.stackNamePrefix ?? ''),
+          renderOne(snapshot, config, env, spec, parsed, inputs, options.stackNamePrefix ?? '', matchPattern),
         );
       } catch (err) {
         outcome.errors.push({ key, stack: spec.name, environment: env.name, error: toGitOpsError(err) });
@@ -148,6 +151,7 @@ function renderOne(
   template: CfnTemplate,
   inputs: Inputs,
   stackNamePrefix: string,
+  matchPattern: PatternMatcher | undefined,
 ): RenderedStack {
   const override = spec.overrides[env.name] ?? {};
   const configFile = config.mode === 'gitops.yaml' ? GITOPS_FILE : spec.declaredIn;
@@ -181,6 +185,7 @@ function renderOne(
   const resolved = resolveParameters(template, parameterLayers, {
     templateFile: inputs.templateFile,
     dependsOn: spec.dependsOn,
+    ...(matchPattern ? { matchPattern } : {}),
   });
   const { tags } = mergeTags(tagLayers);
   const capabilities = inferCapabilities(resolved.template);
