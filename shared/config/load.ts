@@ -3,11 +3,12 @@
  * CloudFormation Git sync deployment file (zero configuration). Everything is validated here, before any template
  * is read, and every error names the file, line and field to fix.
  */
-import picomatch from 'picomatch';
 import { ConfigError, Reason } from '../errors.ts';
 import type { EnvironmentSpec, NotificationRoute, RepoConfig, StackSpec, SyncPolicy } from '../model.ts';
 import type { RepoSnapshot } from '../ports.ts';
 import { loadYaml, type YamlSource } from '../render/cfn-template.ts';
+import { loadPatternMatcher } from '../render/linear-pattern.ts';
+import { compileGlob } from './glob.ts';
 import { fieldPath, formatProblem, type Problem, problemsError, problemsFromZod } from './issues.ts';
 import { normalizeRelativePath, RepoTree } from './repo-tree.ts';
 import {
@@ -315,7 +316,7 @@ async function stacksOfEntry(
   } else {
     const glob = entry.deploymentFiles!;
     normalizeRelativePath(glob, origin('deploymentFiles'));
-    const matches = picomatch(glob, { dot: false });
+    const matches = compileGlob(glob, await loadPatternMatcher(), origin('deploymentFiles'));
     files = tree
       .files()
       .map((e) => e.path)
