@@ -293,6 +293,7 @@ async function stacksOfEntry(
     alarms: entry.alarms ?? [],
     recreateOnRollbackComplete: entry.recreateOnRollbackComplete ?? true,
     ...(entry.serviceRole ? { serviceRole: entry.serviceRole } : {}),
+    ...(entry.notSecrets ? { notSecrets: entry.notSecrets } : {}),
   };
 
   if (entry.template !== undefined) {

@@ -21,7 +21,7 @@ import { parseTemplate } from './cfn-template.ts';
 import { canonicalJson, sha256Hex } from './hash.ts';
 import { declaresPatterns, loadPatternMatcher, type PatternMatcher } from './linear-pattern.ts';
 import { resolveParameters } from './parameters.ts';
-import { assertNoPlaintextSecrets, type ScannedValue } from './secrets-scan.ts';
+import { assertNoPlaintextSecrets, type ScannedValue, templateLiterals } from './secrets-scan.ts';
 import { mergeTags } from './tags.ts';
 
 export interface RenderOptions {
@@ -168,10 +168,15 @@ function renderOne(
     { file: configFile, values: override.tags ?? {} },
   ];
   // Before anything else: a secret written in Git is a finding even when the value would be refused anyway.
-  assertNoPlaintextSecrets([
-    ...parameterLayers.flatMap((l) => scanned('parameter', l.file, l.values)),
-    ...tagLayers.flatMap((l) => scanned('tag', l.file, l.values)),
-  ]);
+  const types = (name: string) => template.Parameters?.[name]?.Type;
+  assertNoPlaintextSecrets(
+    [
+      ...parameterLayers.flatMap((l) => scanned('parameter', l.file, l.values, types)),
+      ...tagLayers.flatMap((l) => scanned('tag', l.file, l.values)),
+      ...templateLiterals(template, inputs.templateFile),
+    ],
+    spec.notSecrets,
+  );
 
   const dynamicReferences = countDynamicReferences(template);
   if (dynamicReferences > MAX_DYNAMIC_REFERENCES) {
@@ -232,10 +237,18 @@ function renderOne(
 }
 
 /** Values the user wrote in plain text; references (`ssm:`, `output:`) carry no secret. */
-function scanned(kind: ScannedValue['kind'], file: string, values: Readonly<Record<string, string>>): ScannedValue[] {
+function scanned(
+  kind: ScannedValue['kind'],
+  file: string,
+  values: Readonly<Record<string, string>>,
+  typeOf?: (name: string) => string | undefined,
+): ScannedValue[] {
   return Object.entries(values)
     .filter(([, value]) => !/^(?:ssm|output):/.test(value))
-    .map(([name, value]) => ({ kind, name, value, file }));
+    .map(([name, value]) => {
+      const type = typeOf?.(name);
+      return { kind, name, value, file, ...(type !== undefined ? { type } : {}) };
+    });
 }
 
 function stackNameFor(
