@@ -36,7 +36,8 @@ const MIN_ENTROPY_BITS = 3.5;
 const URL_VALUE = /^[a-z][a-z0-9+.-]*:\/\/[^\s]*$/i;
 const ARN_OR_PATH_VALUE = /^(?:arn:|\/|\{\{resolve:)/;
 /** A resource id (`subnet-0123456789abcdef0`, `sg-…`, `ami-…`, `i-…`), or a comma-separated list of them. */
-const RESOURCE_ID_LIST = /^[a-z][a-z0-9]{0,20}(?:-[a-z0-9]{1,20})*-[0-9a-f]{8,32}(?:\s*,\s*[a-z][a-z0-9]{0,20}(?:-[a-z0-9]{1,20})*-[0-9a-f]{8,32})*$/;
+const RESOURCE_ID = /^[a-z][a-z0-9-]{0,40}-[0-9a-f]{8,32}$/;
+const isResourceIdList = (value: string) => value.split(',').every((item) => RESOURCE_ID.test(item.trim()));
 /** Parameter types whose values CloudFormation checks to be AWS resource names, ids or SSM parameter names. */
 const AWS_TYPED_PARAMETER = /^(?:AWS::|List<)/;
 
@@ -65,7 +66,7 @@ export function secretKind(name: string, value: string, type?: string): string |
     !(type !== undefined && AWS_TYPED_PARAMETER.test(type)) &&
     !ARN_OR_PATH_VALUE.test(value) &&
     !URL_VALUE.test(value) &&
-    !RESOURCE_ID_LIST.test(value) &&
+    !isResourceIdList(value) &&
     !/\s/.test(value) &&
     shannonEntropy(value) >= MIN_ENTROPY_BITS
   ) {
@@ -125,8 +126,9 @@ export function templateLiterals(
   const visit = (value: unknown, path: string, depth: number): void => {
     if (depth > 64) return; // a parsed template is bounded in size (and so in strings); this bounds recursion
     if (typeof value === 'string') out.push({ kind: 'template', name: path, value, file, path });
-    else if (Array.isArray(value)) value.forEach((item, i) => visit(item, `${path}.${i}`, depth + 1));
-    else if (value && typeof value === 'object') {
+    else if (Array.isArray(value)) {
+      for (const [i, item] of value.entries()) visit(item, `${path}.${i}`, depth + 1);
+    } else if (value && typeof value === 'object') {
       for (const [key, item] of Object.entries(value)) visit(item, `${path}.${key}`, depth + 1);
     }
   };
