@@ -25,9 +25,10 @@ const PATTERNS: readonly SecretPattern[] = [
 ];
 
 /** Names under which a random-looking value is most likely a credential. */
-const SECRET_NAME = /pass(?:word|wd|phrase)?|pwd|secret|token|api[-_]?key|private|credential|auth[-_]?key/i;
+export const SECRET_NAME = /pass(?:word|wd|phrase)?|pwd|secret|token|api[-_]?key|private|credential|auth[-_]?key/i;
 /** Names that hold a reference to a secret (an ARN, a parameter name), not the secret. */
-const REFERENCE_NAME = /(?:arn|name|id|path|parameter|param|ref|length|ttl|rotation|version|expiry|expiration)$/i;
+export const REFERENCE_NAME =
+  /(?:arn|name|id|path|parameter|param|ref|length|ttl|rotation|version|expiry|expiration)$/i;
 const MIN_ENTROPY_LENGTH = 20;
 /** Bits per character; random base64 is about 6, English words stay under 3.5. */
 const MIN_ENTROPY_BITS = 3.5;
