@@ -9,6 +9,7 @@
 import { ConfigError, Reason } from '../errors.ts';
 import type { CfnTemplate, DriftedResource, RenderedStack } from '../model.ts';
 import { REFERENCE_NAME, SECRET_NAME, secretKind } from '../render/secrets-scan.ts';
+import { sanitize } from '../sanitize.ts';
 
 /** What a redacted value reads as. */
 export const REDACTED = '(redacted)';
@@ -32,7 +33,8 @@ export function withoutDriftValues(resources: readonly DriftedResource[]): Drift
 
 /**
  * The values that may stay, the others replaced by REDACTED: under environment variables and secret containers,
- * under secret-like property names, matching a token format or looking like a credential, containing a NoEcho
+ * under secret-like property names, matching a token format, looking like a credential or holding what the sanitizer
+ * masks, containing a NoEcho
  * parameter's value, or at a property the template sets from a NoEcho parameter.
  */
 export function redactDriftValues(
@@ -54,7 +56,13 @@ export function redactDriftValues(
       const name = [...segments].reverse().find((s) => !/^\d+$/.test(s)) ?? '';
       const keep = (value: string | undefined) =>
         value === undefined ||
-        !(secretPath || secretKind(name, value) !== undefined || noEchoValues.some((v) => value.includes(v)));
+        !(
+          secretPath ||
+          secretKind(name, value) !== undefined ||
+          // What the log and event sanitizer would mask (credentials in URLs, bearer tokens, registered secrets).
+          sanitize(value) !== value ||
+          noEchoValues.some((v) => value.includes(v))
+        );
       return {
         path: d.path,
         kind: d.kind,
