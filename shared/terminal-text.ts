@@ -9,9 +9,12 @@
  * bold or reset). A repository can at worst colour its own text; it cannot conceal, move, erase or run anything.
  */
 
-/** SGR codes the project itself emits: reset, bold, dim, normal intensity, foreground colours, default colour. */
+/**
+ * SGR codes the project itself emits (its own colours and the template diff's, through chalk): reset, bold, dim,
+ * italic, underline and their ends, foreground colours, bright foreground colours. Never conceal (8) or reverse (7).
+ */
 // biome-ignore lint/suspicious/noControlCharactersInRegex: finding control characters is what this module is for
-const OWN_SGR = /^\x1b\[(?:0|1|2|22|3[0-7]|39)m/;
+const OWN_SGR = /^\x1b\[(?:[0-4]|2[2-4]|3[0-9]|9[0-7])m/;
 /** C0 controls except tab and line feed, DEL, C1 controls, and the bidi embeddings, overrides and isolates. */
 // biome-ignore lint/suspicious/noControlCharactersInRegex: finding control characters is what this module is for
 const CONTROL = /[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]/;
