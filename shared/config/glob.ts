@@ -95,7 +95,7 @@ function globToRe2(glob: string): string {
   segments.forEach((segment, i) => {
     const last = i === segments.length - 1;
     if (segment === '**') {
-      // Zero or more whole segments; a trailing `**` also matches the folder itself.
+      // Zero or more whole segments; a trailing `**` matches everything below the folder before it.
       out += last ? `(?:${SEGMENT_NAME}(?:/${SEGMENT_NAME})*)?` : `(?:${SEGMENT_NAME}/)*`;
       return;
     }

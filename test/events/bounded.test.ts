@@ -1,10 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import {
-  boundedDetail,
-  COMMIT_MESSAGE_MAX_BYTES,
-  DETAIL_MAX_BYTES,
-  truncateBytes,
-} from '../../shared/events/bounded.ts';
+import { boundedDetail, COMMIT_MESSAGE_MAX_BYTES, truncateBytes } from '../../shared/events/bounded.ts';
 import type { EventDetail } from '../../shared/events/catalog.ts';
 import { terminalLine, terminalSafe } from '../../shared/terminal-text.ts';
 
@@ -19,17 +14,16 @@ describe('event bounds', () => {
     expect(message).not.toContain('body');
   });
 
-  it('cuts thousands of drifted resources until the detail fits, and says how many were left out', () => {
-    const resources = Array.from({ length: 5_000 }, (_, i) => ({
-      logicalId: `Queue${i}`,
-      type: 'AWS::SQS::Queue',
-      status: 'MODIFIED' as const,
-      differences: [{ path: `/Tags/${i}/Value`, kind: 'NOT_EQUAL' }],
-    }));
-    const detail = boundedDetail({ ...base, resources });
-    expect(Buffer.byteLength(JSON.stringify(detail))).toBeLessThanOrEqual(DETAIL_MAX_BYTES);
-    expect(detail.resources!.length).toBeGreaterThan(0);
-    expect(detail.data?.['truncated']).toEqual({ resources: 5_000 - detail.resources!.length });
+  it('bounds the commit an Out Of Sync carries in data, and long text in data', () => {
+    const detail = boundedDetail({
+      ...base,
+      data: { headCommit: { sha: 'b'.repeat(40), message: `head\n${'y'.repeat(300_000)}` }, note: 'z'.repeat(100_000) },
+    });
+    expect(detail.data).toEqual({
+      headCommit: { sha: 'b'.repeat(40), message: 'head' },
+      note: expect.stringMatching(/^z+…$/),
+    });
+    expect(Buffer.byteLength(JSON.stringify(detail))).toBeLessThan(16 * 1024);
   });
 
   it('leaves a small detail as it is', () => {
