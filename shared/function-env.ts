@@ -47,6 +47,11 @@ export const FunctionEnv = {
   trustedKeyParameters: 'GITOPS_TRUSTED_KEY_PARAMETERS',
   powertoolsServiceName: 'POWERTOOLS_SERVICE_NAME',
   powertoolsMetricsNamespace: 'POWERTOOLS_METRICS_NAMESPACE',
+  /**
+   * `redacted`: the drift function keeps the expected and actual values of drifted properties, with anything
+   * secret-like redacted. Unset (the default): property paths and difference kinds only.
+   */
+  driftValues: 'GITOPS_DRIFT_VALUES',
 } as const;
 export type FunctionEnvName = (typeof FunctionEnv)[keyof typeof FunctionEnv];
 

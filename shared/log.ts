@@ -5,6 +5,7 @@
  */
 import type { Logger } from './ports.ts';
 import { sanitize, sanitizeDeep } from './sanitize.ts';
+import { terminalSafe } from './terminal-text.ts';
 
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
 
@@ -31,7 +32,8 @@ export function consoleLogger(options: ConsoleLoggerOptions = {}): Logger {
     const line = options.json
       ? safeJson({ time: now().toISOString(), level, message: sanitize(message), ...clean })
       : `${now().toISOString()} ${level.toUpperCase().padEnd(5)} ${sanitize(message)}${formatFields(clean)}`;
-    stream.write(`${sanitize(line)}\n`);
+    // Messages quote repository text (paths, commit messages): no terminal escapes in a log line.
+    stream.write(`${terminalSafe(sanitize(line))}\n`);
   };
   return {
     debug: (m, f) => write('debug', m, f),

@@ -69,6 +69,8 @@ export interface StackSpec {
   readonly recreateOnRollbackComplete: boolean;
   /** CloudFormation service role ARN for this stack's operations. */
   readonly serviceRole?: string;
+  /** Paths the secret guard skips (`parameters.X`, `tags.X`, `Parameters.X.Default`, `Resources.R.Properties.…`). */
+  readonly notSecrets?: readonly string[];
 }
 
 export interface NotificationRoute {

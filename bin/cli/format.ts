@@ -178,7 +178,12 @@ export function formatDrift(report: DriftReport, style: Style): string {
     for (const r of d.resources) {
       lines.push(`      ${r.logicalId} (${r.type}) ${r.status}`);
       for (const diff of r.differences) {
-        lines.push(`        ${diff.path}: expected ${diff.expected ?? '-'}, actual ${diff.actual ?? '-'}`);
+        // Values only when the installation opted in (GITOPS_DRIFT_VALUES=redacted); otherwise the kind of difference.
+        lines.push(
+          diff.expected !== undefined || diff.actual !== undefined
+            ? `        ${diff.path}: expected ${diff.expected ?? '-'}, actual ${diff.actual ?? '-'}`
+            : `        ${diff.path}: ${diff.kind}`,
+        );
       }
     }
   }

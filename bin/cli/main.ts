@@ -10,6 +10,7 @@ import { consoleLogger } from '../../shared/log.ts';
 import type { Logger, StateStore } from '../../shared/ports.ts';
 import { renderStacks } from '../../shared/render/render.ts';
 import { localDeps } from '../../shared/runtime/local-deps.ts';
+import { terminalSafe } from '../../shared/terminal-text.ts';
 import { type CliOptions, COMMANDS, parseCli, USAGE } from './args.ts';
 import {
   formatDrift,
@@ -58,8 +59,9 @@ export interface Io {
 
 function processIo(): Io {
   return {
-    out: (t) => process.stdout.write(t),
-    err: (t) => process.stderr.write(t),
+    // Output quotes repository text (file names, commit messages, template values): no terminal escapes.
+    out: (t) => process.stdout.write(terminalSafe(t)),
+    err: (t) => process.stderr.write(terminalSafe(t)),
     color: Boolean(process.stdout.isTTY) && !process.env.NO_COLOR,
     env: process.env,
     progress: Boolean(process.stderr.isTTY),

@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
 import type { EngineDeps } from '../../shared/engine/deps.ts';
+import { driftValuesSetting } from '../../shared/engine/drift-values.ts';
 import { ConfigError, Reason } from '../../shared/errors.ts';
 import type { Logger, StateStore } from '../../shared/ports.ts';
 import { type AwsSettings, awsDeps, awsPorts } from '../../shared/runtime/aws-deps.ts';
@@ -54,6 +55,7 @@ async function settingsFor(o: CliOptions, env: NodeJS.ProcessEnv, logger: Logger
     region,
     ...(env.GITOPS_SECRETS_PREFIX ? { secretsPrefix: env.GITOPS_SECRETS_PREFIX } : {}),
     ...(env.GITOPS_STACK_NAME_PREFIX !== undefined ? { stackNamePrefix: env.GITOPS_STACK_NAME_PREFIX } : {}),
+    driftValues: driftValuesSetting(env.GITOPS_DRIFT_VALUES),
     ...(env.GITOPS_TRUSTED_KEY_PARAMETERS
       ? {
           trustedKeyParameters: env.GITOPS_TRUSTED_KEY_PARAMETERS.split(',')

@@ -2,6 +2,7 @@
  * The functions' configuration, read once per container from the environment the CDK stack sets
  * (shared/function-env.ts names every variable). A missing or malformed variable is an error naming it.
  */
+import { driftValuesSetting } from '../../shared/engine/drift-values.ts';
 import { ConfigError, Reason } from '../../shared/errors.ts';
 import { FunctionEnv, type RepositoryEnv } from '../../shared/function-env.ts';
 import { DEFAULT_STACK_NAME_PREFIX } from '../../shared/model.ts';
@@ -27,6 +28,8 @@ export interface FunctionConfig {
   readonly applyMaxReceives: number;
   /** SSM parameters of the OpenPGP keys the installation trusts; none: the repository's own `signing` decides. */
   readonly trustedKeyParameters: readonly string[];
+  /** Keep drift values, redacted (`GITOPS_DRIFT_VALUES=redacted`); otherwise paths and kinds only. */
+  readonly driftValues: boolean;
 }
 
 export function readConfig(env: NodeJS.ProcessEnv, required: readonly (keyof typeof FunctionEnv)[]): FunctionConfig {
@@ -56,6 +59,7 @@ export function readConfig(env: NodeJS.ProcessEnv, required: readonly (keyof typ
       .split(',')
       .map((name) => name.trim())
       .filter(Boolean),
+    driftValues: driftValuesSetting(env[FunctionEnv.driftValues], FunctionEnv.driftValues),
   };
 }
 

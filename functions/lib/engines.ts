@@ -19,6 +19,7 @@ export function awsSettings(config: FunctionConfig, logger: Logger, cacheDir = '
     ...(config.trustedKeyParameters.length ? { trustedKeyParameters: config.trustedKeyParameters } : {}),
     cacheDir,
     logger,
+    driftValues: config.driftValues,
   };
 }
 

@@ -3,11 +3,12 @@
  * CloudFormation Git sync deployment file (zero configuration). Everything is validated here, before any template
  * is read, and every error names the file, line and field to fix.
  */
-import picomatch from 'picomatch';
 import { ConfigError, Reason } from '../errors.ts';
 import type { EnvironmentSpec, NotificationRoute, RepoConfig, StackSpec, SyncPolicy } from '../model.ts';
 import type { RepoSnapshot } from '../ports.ts';
 import { loadYaml, type YamlSource } from '../render/cfn-template.ts';
+import { loadPatternMatcher } from '../render/linear-pattern.ts';
+import { compileGlob } from './glob.ts';
 import { fieldPath, formatProblem, type Problem, problemsError, problemsFromZod } from './issues.ts';
 import { normalizeRelativePath, RepoTree } from './repo-tree.ts';
 import {
@@ -32,8 +33,7 @@ const DEFAULT_SYNC_POLICY: SyncPolicy = { automated: true, prune: false, selfHea
 /** Files bigger than this are not deployment files; skipping them keeps discovery cheap in a large monorepo. */
 const MAX_MANIFEST_BYTES = 1_048_576;
 const DEPLOYMENT_FILE_EXT = /\.(?:ya?ml|json)$/i;
-/** A cheap textual test before parsing: only files with the key at top level can be deployment files. */
-const DEPLOYMENT_FILE_HINT = /(?:^|[\n{,]\s*)["']?template-file-path["']?\s*:/;
+const DEPLOYMENT_FILE_KEY = 'template-file-path';
 
 export async function loadRepoConfig(snapshot: RepoSnapshot, options: LoadOptions): Promise<RepoConfig> {
   const tree = await RepoTree.of(snapshot);
@@ -107,7 +107,7 @@ async function discoverDeploymentFiles(tree: RepoTree): Promise<StackSpec[]> {
     const bytes = await tree.snapshot.readFile(entry.path);
     if (bytes.byteLength > MAX_MANIFEST_BYTES) continue;
     const text = new TextDecoder().decode(bytes);
-    if (!DEPLOYMENT_FILE_HINT.test(text)) continue;
+    if (!mentionsDeploymentKey(text)) continue;
     const { value, source } = loadYaml(text, entry.path);
     if (!isRecord(value) || !('template-file-path' in value)) continue;
     const file = parseDeploymentFile(entry.path, value, source);
@@ -125,6 +125,38 @@ async function discoverDeploymentFiles(tree: RepoTree): Promise<StackSpec[]> {
   }
   return stacks;
 }
+
+/**
+ * A cheap textual test before parsing: only a file with `template-file-path` as a key (at a line start, or after `{`
+ * or `,` in flow style) can be a deployment file. Linear in the file's size: every occurrence of the key is found
+ * with indexOf and its neighbourhood is scanned once. (The regular expression this replaces,
+ * `(?:^|[\n{,]\s*)["']?template-file-path…`, retried `\s*` from every blank line: quadratic, 300 s for a blank 1 MB
+ * `.yaml`.)
+ */
+export function mentionsDeploymentKey(text: string): boolean {
+  for (let at = text.indexOf(DEPLOYMENT_FILE_KEY); at !== -1; at = text.indexOf(DEPLOYMENT_FILE_KEY, at + 1)) {
+    let before = at - 1;
+    if (text[before] === '"' || text[before] === "'") before--;
+    // Whitespace in front of two occurrences never overlaps (the key lies between), so these scans stay linear.
+    let skipped = false;
+    let newline = false;
+    while (before >= 0 && isBlank(text.charCodeAt(before))) {
+      if (text[before] === '\n') newline = true;
+      skipped = true;
+      before--;
+    }
+    const keyStart = newline || text[before] === '{' || text[before] === ',' || (before < 0 && !skipped);
+    if (!keyStart) continue;
+    let after = at + DEPLOYMENT_FILE_KEY.length;
+    if (text[after] === '"' || text[after] === "'") after++;
+    while (after < text.length && isBlank(text.charCodeAt(after))) after++;
+    if (text[after] === ':') return true;
+  }
+  return false;
+}
+
+/** Space, tab, line feed, vertical tab, form feed, carriage return. */
+const isBlank = (code: number): boolean => code === 32 || (code >= 9 && code <= 13);
 
 function zeroConfig(stacks: StackSpec[], options: LoadOptions): RepoConfig {
   return {
@@ -261,6 +293,7 @@ async function stacksOfEntry(
     alarms: entry.alarms ?? [],
     recreateOnRollbackComplete: entry.recreateOnRollbackComplete ?? true,
     ...(entry.serviceRole ? { serviceRole: entry.serviceRole } : {}),
+    ...(entry.notSecrets ? { notSecrets: entry.notSecrets } : {}),
   };
 
   if (entry.template !== undefined) {
@@ -284,7 +317,7 @@ async function stacksOfEntry(
   } else {
     const glob = entry.deploymentFiles!;
     normalizeRelativePath(glob, origin('deploymentFiles'));
-    const matches = picomatch(glob, { dot: false });
+    const matches = compileGlob(glob, await loadPatternMatcher(), origin('deploymentFiles'));
     files = tree
       .files()
       .map((e) => e.path)

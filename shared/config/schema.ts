@@ -106,6 +106,13 @@ const stackSchema = z
       .boolean()
       .optional()
       .describe('Delete a stack left in ROLLBACK_COMPLETE so it can be created again. Default true'),
+    notSecrets: z
+      .array(z.string().min(1).max(1024))
+      .max(100)
+      .optional()
+      .describe(
+        'Values the secret guard would refuse that are deliberately not secrets, by path: parameters.<Name>, tags.<Key>, Parameters.<Name>.Default, Resources.<LogicalId>.Properties.<Property>…',
+      ),
   })
   .superRefine((stack, ctx) => {
     const sources = (['template', 'deploymentFile', 'deploymentFiles'] as const).filter((k) => stack[k] !== undefined);

@@ -5,6 +5,7 @@ import type { DriftedResource, StackKey, StackState } from '../model.ts';
 import type { DriftResult } from '../ports.ts';
 import { applyStack } from './apply-stack.ts';
 import type { EngineDeps, Selection } from './deps.ts';
+import { storableDrift } from './drift-values.ts';
 import { prepare } from './prepare.ts';
 import { stateDetail } from './record.ts';
 
@@ -70,7 +71,10 @@ export async function checkDrift(deps: EngineDeps, options: DriftOptions): Promi
     await eachLimited(selected, options.concurrency ?? 4, async (state) => {
       let result: DriftResult;
       try {
-        result = await deps.drift.detect(state, options.signal);
+        // Values (an opt-in of the installation) are redacted before anything stores or publishes them.
+        result = await storableDrift(await deps.drift.detect(state, options.signal), state.lastApplied?.hash, (h) =>
+          deps.state.getRendered(h),
+        );
       } catch (err) {
         errors.push({ key: state.key, message: toGitOpsError(err).describe() });
         return;

@@ -1,6 +1,7 @@
 import type { NotificationRoute } from '../model.ts';
 import type { Clock, EventSink } from '../ports.ts';
 import { sanitizeDeep } from '../sanitize.ts';
+import { boundedDetail } from './bounded.ts';
 import { type DetailType, defaultSeverity, EVENT_SOURCE, type EventDetail, type GitOpsEvent } from './catalog.ts';
 import { shouldNotify } from './routing.ts';
 
@@ -10,7 +11,10 @@ export type DetailInput = Omit<EventDetail, 'severity' | 'notify'> & {
   readonly routes?: readonly NotificationRoute[];
 };
 
-/** Builds an event of the catalog: default severity, sanitized text, the time from the clock. */
+/**
+ * Builds an event of the catalog: default severity, sanitized text, the time from the clock, and free text bounded so
+ * the event always fits EventBridge's 256 KB (bounded.ts: the commit message becomes its first line, at most 1 KB).
+ */
 export function makeEvent(detailType: DetailType, detail: DetailInput, clock: Pick<Clock, 'now'>): GitOpsEvent {
   const { routes, ...fields } = detail;
   const severity = fields.severity ?? defaultSeverity[detailType];
@@ -18,11 +22,13 @@ export function makeEvent(detailType: DetailType, detail: DetailInput, clock: Pi
     source: EVENT_SOURCE,
     detailType,
     time: clock.now().toISOString(),
-    detail: sanitizeDeep({
-      ...fields,
-      severity,
-      ...(routes?.length ? { notify: shouldNotify(routes, detailType, { ...fields, severity }) } : {}),
-    }),
+    detail: boundedDetail(
+      sanitizeDeep({
+        ...fields,
+        severity,
+        ...(routes?.length ? { notify: shouldNotify(routes, detailType, { ...fields, severity }) } : {}),
+      }),
+    ),
   };
 }
 

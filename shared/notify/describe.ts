@@ -101,12 +101,9 @@ export function failingResources(event: GitOpsEvent): string[] {
     }
   }
   for (const r of d.resources ?? []) {
-    const diffs = r.differences
-      .slice(0, 5)
-      .map(
-        (x) =>
-          `${x.path} ${x.kind}${x.expected !== undefined || x.actual !== undefined ? ` (expected ${x.expected ?? '-'}, actual ${x.actual ?? '-'})` : ''}`,
-      );
+    // Property paths and kinds only: a live value can be a secret set in the console, and an alert reaches a
+    // channel and a mailbox. Values stay in the installation (see drift values in the README), never in an alert.
+    const diffs = r.differences.slice(0, 5).map((x) => `${x.path} ${x.kind}`);
     out.push(`${r.logicalId} (${r.type}) ${r.status}${diffs.length ? `: ${diffs.join('; ')}` : ''}`);
   }
   return out;
@@ -125,6 +122,11 @@ export function changeLines(changes: ChangeSummary | undefined): string[] {
   add('parameters changed', changes.parametersChanged);
   add('tags changed', changes.tagsChanged);
   return lines;
+}
+
+/** A commit URL fit to be a link target in an alert: http(s), no spaces or characters that end a link early. */
+export function linkableUrl(url: string | undefined): string | undefined {
+  return url && /^https?:\/\/[^\s<>|()[\]`"]+$/.test(url) && url.length <= 2048 ? url : undefined;
 }
 
 export function truncate(text: string, max: number): string {

@@ -4,7 +4,17 @@
  */
 import type { GitOpsEvent } from '../events/catalog.ts';
 import { sanitizeDeep } from '../sanitize.ts';
-import { advice, changeLines, consoleUrl, failingResources, happened, shortSha, truncate, where } from './describe.ts';
+import {
+  advice,
+  changeLines,
+  consoleUrl,
+  failingResources,
+  happened,
+  linkableUrl,
+  shortSha,
+  truncate,
+  where,
+} from './describe.ts';
 
 export interface ChatNotification {
   readonly version: '1.0';
@@ -28,27 +38,40 @@ export interface ChatNotification {
 
 const ICON = { error: ':x:', warning: ':warning:', info: ':white_check_mark:' } as const;
 
+/**
+ * Repository text in chat markdown: no link of its own (`[docs](https://evil)`: markdown's backslash escapes for `[`
+ * and `]`), and no `<!channel>`, `<https://…>` or `<url|text>` the chat app would parse (HTML entities for `& < >`).
+ */
+export function chatText(text: string): string {
+  return text
+    .replace(/&/g, '&amp;')
+    .replace(/</g, '&lt;')
+    .replace(/>/g, '&gt;')
+    .replace(/[[\]]/g, (c) => `\\${c}`);
+}
+
 export function formatChatNotification(event: GitOpsEvent): ChatNotification {
   const d = event.detail;
   const sha = shortSha(d.revision ?? d.commit?.sha);
   const title = truncate(`${ICON[d.severity]} ${where(event)}: ${happened(event)}`, 250);
-  const parts: string[] = [d.message];
+  const parts: string[] = [chatText(d.message)];
   const commit = d.commit;
   if (sha) {
-    const link = commit?.url ? `[\`${sha}\`](${commit.url})` : `\`${sha}\``;
-    const by = commit?.author ? ` by ${commit.author}` : '';
-    const msg = commit?.message ? `: ${commit.message.split('\n')[0]}` : '';
+    const url = linkableUrl(commit?.url);
+    const link = url ? `[\`${sha}\`](${url})` : `\`${sha}\``;
+    const by = commit?.author ? ` by ${chatText(commit.author)}` : '';
+    const msg = commit?.message ? `: ${chatText(commit.message.split('\n')[0] ?? '')}` : '';
     parts.push(`Commit ${link}${by}${msg}`);
   }
   if (d.stackName) parts.push(`Stack \`${d.stackName}\`${d.region ? ` in ${d.region}` : ''} · reason \`${d.reason}\``);
   const failing = failingResources(event);
   if (failing.length) {
     parts.push(
-      `*${event.detailType === 'Drift Detected' ? 'Drifted' : 'Failing'} resources*\n${failing.map((f) => `• ${f}`).join('\n')}`,
+      `*${event.detailType === 'Drift Detected' ? 'Drifted' : 'Failing'} resources*\n${failing.map((f) => `• ${chatText(f)}`).join('\n')}`,
     );
   }
   const changes = changeLines(d.changes);
-  if (changes.length) parts.push(changes.map((c) => `• ${c}`).join('\n'));
+  if (changes.length) parts.push(changes.map((c) => `• ${chatText(c)}`).join('\n'));
   const todo = advice(event);
   const url = consoleUrl(event);
   const notification: ChatNotification = {

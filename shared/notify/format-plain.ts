@@ -1,6 +1,7 @@
 /** Mail a person reads (SNS email): a subject that says which stack and what happened, and a body with the rest. */
 import type { GitOpsEvent } from '../events/catalog.ts';
 import { sanitize } from '../sanitize.ts';
+import { terminalSafe } from '../terminal-text.ts';
 import { advice, changeLines, consoleUrl, failingResources, happened, shortSha, where } from './describe.ts';
 
 /** SNS: ASCII, no line breaks, under 100 characters, starting with a letter, number or punctuation. */
@@ -52,7 +53,8 @@ export function formatPlainText(event: GitOpsEvent): PlainText {
   if (todo) lines.push('', `What to do: ${todo}`);
   const url = consoleUrl(event);
   if (url) lines.push('', `Stack: ${url}`);
-  return { subject: sanitize(subject), body: sanitize(lines.join('\n')) };
+  // The body quotes repository text; a mail client shows control characters too.
+  return { subject: sanitize(subject), body: terminalSafe(sanitize(lines.join('\n'))) };
 }
 
 function toAscii(text: string): string {

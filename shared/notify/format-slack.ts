@@ -1,7 +1,17 @@
 /** Slack incoming-webhook message: a fallback `text` and Block Kit blocks. */
 import type { GitOpsEvent } from '../events/catalog.ts';
 import { sanitizeDeep } from '../sanitize.ts';
-import { advice, changeLines, consoleUrl, failingResources, happened, shortSha, truncate, where } from './describe.ts';
+import {
+  advice,
+  changeLines,
+  consoleUrl,
+  failingResources,
+  happened,
+  linkableUrl,
+  shortSha,
+  truncate,
+  where,
+} from './describe.ts';
 
 export interface SlackMessage {
   readonly text: string;
@@ -10,8 +20,12 @@ export interface SlackMessage {
 
 const ICON = { error: ':x:', warning: ':warning:', info: ':white_check_mark:' } as const;
 
-/** Slack's `mrkdwn` needs `&`, `<` and `>` escaped. */
-const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+/**
+ * Slack's escaping for `&`, `<` and `>`: every text Slack formats — mrkdwn blocks and the fallback `text`, which it
+ * also parses — so a repository's `<!channel>` or `<https://evil|docs>` stays literal.
+ */
+export const slackEscape = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+const esc = slackEscape;
 
 export function formatSlack(event: GitOpsEvent): SlackMessage {
   const d = event.detail;
@@ -44,7 +58,8 @@ export function formatSlack(event: GitOpsEvent): SlackMessage {
   const todo = advice(event);
   if (todo) blocks.push({ type: 'section', text: { type: 'mrkdwn', text: `*What to do:* ${esc(todo)}` } });
   const context: string[] = [];
-  if (sha) context.push(d.commit?.url ? `<${d.commit.url}|${sha}>` : sha);
+  const commitUrl = linkableUrl(d.commit?.url);
+  if (sha) context.push(commitUrl ? `<${esc(commitUrl)}|${esc(sha)}>` : esc(sha));
   if (d.commit?.author) context.push(esc(d.commit.author));
   if (d.commit?.message) context.push(esc(truncate(d.commit.message.split('\n')[0] ?? '', 120)));
   if (d.stackName) {
@@ -53,5 +68,5 @@ export function formatSlack(event: GitOpsEvent): SlackMessage {
   }
   context.push(`reason: ${esc(d.reason)}`);
   blocks.push({ type: 'context', elements: context.slice(0, 10).map((text) => ({ type: 'mrkdwn', text })) });
-  return sanitizeDeep({ text: truncate(`${headline}: ${d.message}`, 3_000), blocks });
+  return sanitizeDeep({ text: truncate(esc(`${headline}: ${d.message}`), 3_000), blocks });
 }

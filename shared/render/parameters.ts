@@ -5,6 +5,7 @@
  */
 import { ConfigError, Reason } from '../errors.ts';
 import type { CfnParameter, CfnTemplate } from '../model.ts';
+import type { PatternMatcher } from './linear-pattern.ts';
 
 /** CloudFormation's limit for one parameter value. */
 export const MAX_PARAMETER_VALUE_BYTES = 4096;
@@ -31,6 +32,11 @@ export interface ResolveContext {
   readonly templateFile: string;
   /** Stacks this one depends on: `output:` may only name these. */
   readonly dependsOn: readonly string[];
+  /**
+   * The linear-time engine for `AllowedPattern` (loadPatternMatcher); required when the template declares one, so a
+   * pusher's pattern never reaches JavaScript's backtracking RegExp.
+   */
+  readonly matchPattern?: PatternMatcher;
 }
 
 const OUTPUT_REF = /^output:([A-Za-z0-9][A-Za-z0-9_.-]*)\.([A-Za-z0-9]+)$/;
@@ -117,7 +123,7 @@ export function resolveParameters(
       if (type !== spec.Type) typeRewrites[name] = type;
       continue;
     }
-    const problem = checkValue(spec, value);
+    const problem = checkValue(spec, value, context.matchPattern);
     if (problem) fail(Reason.InvalidParameter, file, name, problem);
     else parameters[name] = value;
   }
@@ -163,7 +169,7 @@ export function ssmType(type: string): string {
 }
 
 /** CloudFormation's own checks of a plain value; the problem, or undefined. */
-export function checkValue(spec: CfnParameter, value: string): string | undefined {
+export function checkValue(spec: CfnParameter, value: string, matchPattern?: PatternMatcher): string | undefined {
   const type = spec.Type;
   const isList = type === 'CommaDelimitedList' || type.startsWith('List<');
   const items = isList ? value.split(',').map((s) => s.trim()) : [value];
@@ -192,19 +198,13 @@ export function checkValue(spec: CfnParameter, value: string): string | undefine
     }
   }
   if (spec.AllowedPattern !== undefined && (type === 'String' || type === 'CommaDelimitedList')) {
-    const pattern = compilePattern(spec.AllowedPattern);
-    // CloudFormation matches the whole value (Java regex); a pattern JavaScript cannot compile is left to it.
-    if (pattern && !items.every((item) => pattern.test(type === 'String' ? value : item))) {
+    if (!matchPattern) throw new Error('checkValue: an AllowedPattern needs the linear-time pattern engine');
+    const pattern = String(spec.AllowedPattern);
+    // CloudFormation matches the whole value (Java regex); a pattern RE2 cannot compile is left to it.
+    const subjects = type === 'String' ? [value] : items;
+    if (subjects.some((subject) => matchPattern(pattern, subject) === false)) {
       return `value does not match AllowedPattern ${spec.AllowedPattern}`;
     }
   }
   return undefined;
-}
-
-function compilePattern(pattern: string): RegExp | undefined {
-  try {
-    return new RegExp(`^(?:${pattern})$`, 's');
-  } catch {
-    return undefined;
-  }
 }

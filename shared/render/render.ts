@@ -19,8 +19,9 @@ import type { RepoSnapshot } from '../ports.ts';
 import { inferCapabilities } from './capabilities.ts';
 import { parseTemplate } from './cfn-template.ts';
 import { canonicalJson, sha256Hex } from './hash.ts';
+import { declaresPatterns, loadPatternMatcher, type PatternMatcher } from './linear-pattern.ts';
 import { resolveParameters } from './parameters.ts';
-import { assertNoPlaintextSecrets, type ScannedValue } from './secrets-scan.ts';
+import { assertNoPlaintextSecrets, type ScannedValue, templateLiterals } from './secrets-scan.ts';
 import { mergeTags } from './tags.ts';
 
 export interface RenderOptions {
@@ -103,8 +104,10 @@ export async function renderStacks(
           template = tree.readText(inputs.templateFile).then((text) => parseTemplate(text, inputs.templateFile));
           templates.set(inputs.templateFile, template);
         }
+        const parsed = await template;
+        const matchPattern = declaresPatterns(parsed.Parameters) ? await loadPatternMatcher() : undefined;
         outcome.rendered.push(
-          renderOne(snapshot, config, env, spec, await template, inputs, options.stackNamePrefix ?? ''),
+          renderOne(snapshot, config, env, spec, parsed, inputs, options.stackNamePrefix ?? '', matchPattern),
         );
       } catch (err) {
         outcome.errors.push({ key, stack: spec.name, environment: env.name, error: toGitOpsError(err) });
@@ -148,6 +151,7 @@ function renderOne(
   template: CfnTemplate,
   inputs: Inputs,
   stackNamePrefix: string,
+  matchPattern: PatternMatcher | undefined,
 ): RenderedStack {
   const override = spec.overrides[env.name] ?? {};
   const configFile = config.mode === 'gitops.yaml' ? GITOPS_FILE : spec.declaredIn;
@@ -164,10 +168,15 @@ function renderOne(
     { file: configFile, values: override.tags ?? {} },
   ];
   // Before anything else: a secret written in Git is a finding even when the value would be refused anyway.
-  assertNoPlaintextSecrets([
-    ...parameterLayers.flatMap((l) => scanned('parameter', l.file, l.values)),
-    ...tagLayers.flatMap((l) => scanned('tag', l.file, l.values)),
-  ]);
+  const types = (name: string) => template.Parameters?.[name]?.Type;
+  assertNoPlaintextSecrets(
+    [
+      ...parameterLayers.flatMap((l) => scanned('parameter', l.file, l.values, types)),
+      ...tagLayers.flatMap((l) => scanned('tag', l.file, l.values)),
+      ...templateLiterals(template, inputs.templateFile),
+    ],
+    spec.notSecrets,
+  );
 
   const dynamicReferences = countDynamicReferences(template);
   if (dynamicReferences > MAX_DYNAMIC_REFERENCES) {
@@ -181,6 +190,7 @@ function renderOne(
   const resolved = resolveParameters(template, parameterLayers, {
     templateFile: inputs.templateFile,
     dependsOn: spec.dependsOn,
+    ...(matchPattern ? { matchPattern } : {}),
   });
   const { tags } = mergeTags(tagLayers);
   const capabilities = inferCapabilities(resolved.template);
@@ -227,10 +237,18 @@ function renderOne(
 }
 
 /** Values the user wrote in plain text; references (`ssm:`, `output:`) carry no secret. */
-function scanned(kind: ScannedValue['kind'], file: string, values: Readonly<Record<string, string>>): ScannedValue[] {
+function scanned(
+  kind: ScannedValue['kind'],
+  file: string,
+  values: Readonly<Record<string, string>>,
+  typeOf?: (name: string) => string | undefined,
+): ScannedValue[] {
   return Object.entries(values)
     .filter(([, value]) => !/^(?:ssm|output):/.test(value))
-    .map(([name, value]) => ({ kind, name, value, file }));
+    .map(([name, value]) => {
+      const type = typeOf?.(name);
+      return { kind, name, value, file, ...(type !== undefined ? { type } : {}) };
+    });
 }
 
 function stackNameFor(

@@ -48,6 +48,8 @@ export interface AwsSettings {
   readonly trustedKeyParameters?: readonly string[];
   /** How long one stack operation may take. @default 30 minutes */
   readonly stackTimeoutMs?: number;
+  /** Keep drift values, redacted (GITOPS_DRIFT_VALUES=redacted). @default false: property paths and kinds only */
+  readonly driftValues?: boolean;
   readonly clients?: {
     readonly s3?: S3Client;
     readonly eventBridge?: EventBridgeClient;
@@ -88,7 +90,7 @@ export function awsPorts(settings: AwsSettings): Omit<EngineDeps, 'source'> & { 
         ...(settings.stackTimeoutMs ? { stackTimeoutMs: settings.stackTimeoutMs } : {}),
       }),
     ),
-    drift: new CloudFormationDriftDetector({ clients: cloudFormation, clock }),
+    drift: new CloudFormationDriftDetector({ clients: cloudFormation, clock, values: settings.driftValues ?? false }),
     events: new EventBridgeSink({
       eventBusName: settings.busName,
       client: settings.clients?.eventBridge ?? new EventBridgeClient({ region: settings.region }),

@@ -1,14 +1,15 @@
 import { createHmac, randomUUID } from 'node:crypto';
 import { readFile, writeFile } from 'node:fs/promises';
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { createServer, type IncomingMessage, type OutgoingHttpHeaders, type ServerResponse } from 'node:http';
 import { join, relative, resolve } from 'node:path';
 import { MemoryEventSink } from '../adapters/local/index.ts';
 import { checkDrift } from '../engine/drift.ts';
-import { computePlan } from '../engine/plan.ts';
+import { computePlan, type Plan } from '../engine/plan.ts';
 import { statusRows } from '../engine/status.ts';
 import { type SyncReport, sync } from '../engine/sync.ts';
 import { GitOpsError, Reason, toGitOpsError } from '../errors.ts';
-import type { Logger } from '../ports.ts';
+import { stackKey } from '../model.ts';
+import type { Logger, Source } from '../ports.ts';
 import { DeliveryDedupe } from '../webhook/dedupe.ts';
 import { handleWebhook } from '../webhook/handle.ts';
 import type { PushDelivery } from '../webhook/parse.ts';
@@ -17,6 +18,7 @@ import { CoalescingQueue } from './keyed-queue.ts';
 import { listenOnLoopback } from './listen.ts';
 import { localDeps } from './local-deps.ts';
 import { statusPageFor } from './status-page/handler.ts';
+import { refusal, SECURITY_HEADERS } from './status-page/security.ts';
 import { formatSyncSummary } from './summary.ts';
 
 export interface DevOptions {
@@ -81,7 +83,7 @@ export async function startDevRuntime(options: DevOptions): Promise<DevRuntime> 
   }
 
   const live = new MemoryEventSink();
-  const deps = localDeps({
+  const baseDeps = localDeps({
     repo,
     stateDir,
     logger: options.logger,
@@ -90,6 +92,31 @@ export async function startDevRuntime(options: DevOptions): Promise<DevRuntime> 
     color: options.color ?? false,
     ...(options.defaultRegion ? { defaultRegion: options.defaultRegion } : {}),
   });
+  // The branch head as of the last fetch (every sync, check and plan fetches): stack pages' plans are cached per head.
+  let head: string | undefined;
+  const deps = { ...baseDeps, source: headTracking(baseDeps.source, (sha) => (head = sha)) };
+  const plans = new Map<string, { head: string; version: string; plan: Promise<Plan> }>();
+  /**
+   * A stack page's plan, computed once per branch head and applied state: reloading the page (or a page polling it)
+   * does not render and plan again. A push or the interval check fetches a new head; a sync changes the state.
+   */
+  const planFor = async (environment: string, stack: string, signal: AbortSignal): Promise<Plan> => {
+    const key = stackKey(environment, stack);
+    const version = (await deps.state.getStack(key))?.version ?? '';
+    const cached = plans.get(key);
+    if (cached && cached.head === head && cached.version === version) return cached.plan;
+    const plan = computePlan(deps, { environments: [environment], stacks: [stack], signal });
+    plans.set(key, { head: head ?? '', version, plan });
+    try {
+      const done = await plan;
+      // Keyed on the head this plan was computed at (its fetch may have moved `head`).
+      if (plans.get(key)?.plan === plan) plans.set(key, { head: done.snapshot.commit.sha, version, plan });
+      return done;
+    } catch (err) {
+      if (plans.get(key)?.plan === plan) plans.delete(key);
+      throw err;
+    }
+  };
   // Syncs and checks each coalesce, and never run at once: both write the stacks' state.
   const queue = new CoalescingQueue({ exclusive: true });
   const say = (text: string) => options.out(text.endsWith('\n') ? text : `${text}\n`);
@@ -151,16 +178,23 @@ export async function startDevRuntime(options: DevOptions): Promise<DevRuntime> 
       send(res, answer.status, 'application/json', answer.body);
       return;
     }
+    // Every other route: a loopback Host on our port (DNS rebinding) and no cross-site request, with the page's headers.
+    const refused = refusal(req);
+    if (refused) {
+      req.resume();
+      send(res, refused.status, 'text/plain; charset=utf-8', `${refused.message}\n`, SECURITY_HEADERS);
+      return;
+    }
     if (url.pathname === '/healthz') {
-      send(res, 200, 'application/json', '{"ok":true}');
+      send(res, 200, 'application/json', '{"ok":true}', SECURITY_HEADERS);
       return;
     }
     if (url.pathname === '/api/status' && req.method === 'GET') {
-      send(res, 200, 'application/json', JSON.stringify(statusRows(await deps.state.listStacks())));
+      send(res, 200, 'application/json', JSON.stringify(statusRows(await deps.state.listStacks())), SECURITY_HEADERS);
       return;
     }
     if (url.pathname === '/api/events' && req.method === 'GET') {
-      send(res, 200, 'application/json', JSON.stringify(live.events.slice(-200)));
+      send(res, 200, 'application/json', JSON.stringify(live.events.slice(-200)), SECURITY_HEADERS);
       return;
     }
     // The status page (/, /stacks/…, /graph, /events, POST /sync): one per runtime, keyed on its live event sink.
@@ -169,13 +203,12 @@ export async function startDevRuntime(options: DevOptions): Promise<DevRuntime> 
       state: deps.state,
       logger: options.logger,
       live,
-      plan: ({ environment, stack, signal }) =>
-        computePlan(deps, { environments: [environment], stacks: [stack], signal }),
+      plan: ({ environment, stack, signal }) => planFor(environment, stack, signal),
       syncNow: (why) => void runSync(why),
       server,
     }));
     if (await statusPage.handle(req, res)) return;
-    send(res, 404, 'application/json', '{"error":"not found"}');
+    send(res, 404, 'application/json', '{"error":"not found"}', SECURITY_HEADERS);
   }
 
   const { url, closed } = await listenOnLoopback(server, options.port);
@@ -297,7 +330,25 @@ async function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
   return Buffer.concat(chunks, size);
 }
 
-function send(res: ServerResponse, status: number, type: string, body: string) {
-  res.writeHead(status, { 'content-type': type, 'cache-control': 'no-store', 'x-content-type-options': 'nosniff' });
+function send(res: ServerResponse, status: number, type: string, body: string, headers: OutgoingHttpHeaders = {}) {
+  res.writeHead(status, {
+    ...headers,
+    'content-type': type,
+    'cache-control': 'no-store',
+    'x-content-type-options': 'nosniff',
+  });
   res.end(body);
+}
+
+/** The source, telling `seen` the commit of every fetch (the branch head the runtime last saw). */
+function headTracking(source: Source, seen: (sha: string) => void): Source {
+  return {
+    fetch: async (options) => {
+      const snapshot = await source.fetch(options);
+      if (!options?.ref) seen(snapshot.commit.sha);
+      return snapshot;
+    },
+    ...(source.isAncestor ? { isAncestor: source.isAncestor.bind(source) } : {}),
+    ...(source.readSignature ? { readSignature: source.readSignature.bind(source) } : {}),
+  };
 }

@@ -15,6 +15,7 @@ import type { EngineDeps } from '../engine/deps.ts';
 import { ConfigError, Reason } from '../errors.ts';
 import type { EventSink, Logger, Secrets } from '../ports.ts';
 import { openSource } from '../source/index.ts';
+import { terminalWriter } from '../terminal-text.ts';
 
 export interface LocalDepsOptions {
   /** A local repository path or an http(s) Git URL. */
@@ -47,7 +48,7 @@ export function localDeps(options: LocalDepsOptions): EngineDeps & { secrets: Se
   sinks.unshift(
     new ConsoleEventSink({
       // Without the console the sink still appends to events.jsonl.
-      out: options.console === false ? { write: () => undefined } : process.stderr,
+      out: options.console === false ? { write: () => undefined } : terminalWriter(process.stderr),
       jsonlPath: join(stateDir, 'events.jsonl'),
       color: options.color ?? false,
     }),

@@ -11,7 +11,7 @@ import type { Logger, StateStore } from '../ports.ts';
 import { listenOnLoopback } from './listen.ts';
 import { readEventsTail } from './status-page/events-file.ts';
 import { StatusPage } from './status-page/handler.ts';
-import { SECURITY_HEADERS } from './status-page/security.ts';
+import { refusal, SECURITY_HEADERS } from './status-page/security.ts';
 
 export interface StatusServerOptions {
   readonly state: StateStore;
@@ -45,6 +45,13 @@ export async function startStatusServer(options: StatusServerOptions): Promise<S
       'Run gitops plan <repo> for this stack, or open this page from gitops dev.',
   });
   const server = createServer((req, res) => {
+    const refused = refusal(req);
+    if (refused) {
+      req.resume();
+      res.writeHead(refused.status, { ...SECURITY_HEADERS, 'content-type': 'text/plain; charset=utf-8' });
+      res.end(`${refused.message}\n`);
+      return;
+    }
     page
       .handle(req, res)
       .then((handled) => {

@@ -18,7 +18,8 @@ beforeEach(() => {
   cfn.reset();
   clock = new FakeClock();
 });
-const detector = () => new CloudFormationDriftDetector({ clients: new AwsClientFactory({ clock }), clock });
+const detector = (options: { values?: boolean } = {}) =>
+  new CloudFormationDriftDetector({ clients: new AwsClientFactory({ clock }), clock, ...options });
 const DETECTION = 'b78ac9b0-dec1-11e7-a451-503a3example';
 
 describe('CloudFormationDriftDetector', () => {
@@ -124,7 +125,8 @@ describe('CloudFormationDriftDetector', () => {
         physicalId: 'https://sqs.eu-west-1.amazonaws.com/123456789012/web-prod-queue',
         type: 'AWS::SQS::Queue',
         status: 'MODIFIED',
-        differences: [{ path: '/VisibilityTimeout', expected: '30', actual: '60', kind: 'NOT_EQUAL' }],
+        // Paths and kinds only unless the installation opted in to values (GITOPS_DRIFT_VALUES=redacted).
+        differences: [{ path: '/VisibilityTimeout', kind: 'NOT_EQUAL' }],
       },
       { logicalId: 'Topic', type: 'AWS::SNS::Topic', status: 'DELETED', differences: [] },
     ]);
@@ -139,6 +141,10 @@ describe('CloudFormationDriftDetector', () => {
     // DetectStackDrift, 2 status polls, 2 pages.
     expect(d.calls).toBe(5);
     expect(d.callsFor('prod/web')).toBe(5);
+    const withValues = await detector({ values: true }).detect(stackState());
+    expect(withValues.resources[0]!.differences).toEqual([
+      { path: '/VisibilityTimeout', expected: '30', actual: '60', kind: 'NOT_EQUAL' },
+    ]);
   });
 
   it('stops at IN_SYNC without reading resource drifts', async () => {

@@ -363,6 +363,112 @@ describe('plaintext secrets', () => {
   });
 });
 
+describe('plaintext secrets in templates, and what is not a secret', () => {
+  const GHP = 'ghp_abcdefghijklmnopqrstuvwxyz0123456789';
+  const AKIA = 'AKIAIOSFODNN7EXAMPLE';
+
+  it.each([
+    [
+      'a parameter Default',
+      APP.replace('LogLevel: { Type: String, Default: info }', `LogLevel: { Type: String, Default: ${GHP} }`),
+      'Parameters.LogLevel.Default',
+      GHP,
+    ],
+    [
+      'a resource property',
+      APP.replace('MemorySize: !Ref Memory,', `MemorySize: !Ref Memory, Environment: { Variables: { KEY: ${AKIA} } },`),
+      'Resources.Fn.Properties.Environment.Variables.KEY',
+      AKIA,
+    ],
+  ])('refuses a token in %s, naming its path and never the value', async (_what, template, path, value) => {
+    // Act
+    const outcome = await render(
+      { ...FILES, 'templates/app.yaml': template },
+      { stacks: ['app'], environments: ['dev'] },
+    );
+    // Assess
+    const err = outcome.errors[0]!.error;
+    expect(err).toMatchObject({ reason: 'PlaintextSecret', file: 'templates/app.yaml', field: path });
+    expect(err.message).toContain(path);
+    expect(err.message).toContain('notSecrets');
+    expect(JSON.stringify(outcome)).not.toContain(value);
+  });
+
+  it('accepts subnet ids under an AWS-typed parameter named Private…, and a URL under a token-like tag', async () => {
+    // Prepare: both were refused as high-entropy values under secret-like names
+    const template = APP.replace('Resources:', '  PrivateSubnets: { Type: List<AWS::EC2::Subnet::Id> }\nResources:');
+    const gitops = GITOPS.replace(
+      '      LogLevel: warn\n',
+      '      LogLevel: warn\n      PrivateSubnets: subnet-0123456789abcdef0,subnet-0fedcba9876543210\n',
+    ).replace('team: app,', 'token-endpoint: "https://login.example.com/oauth2/token", team: app,');
+    // Act
+    const outcome = await render(
+      { ...FILES, 'gitops.yaml': gitops, 'templates/app.yaml': template },
+      { stacks: ['app'] },
+    );
+    // Assess
+    expect(outcome.errors).toEqual([]);
+    expect(outcome.rendered[0]!.parameters['PrivateSubnets']).toBe('subnet-0123456789abcdef0,subnet-0fedcba9876543210');
+  });
+
+  it('lets notSecrets allow one deliberate value by path, and only that one', async () => {
+    // Prepare
+    const template = APP.replace(
+      'LogLevel: { Type: String, Default: info }',
+      `LogLevel: { Type: String, Default: ${GHP} }`,
+    );
+    const allowed = GITOPS.replace(
+      '    template: templates/app.yaml\n',
+      '    template: templates/app.yaml\n    notSecrets: [Parameters.LogLevel.Default]\n',
+    );
+    const otherPath = GITOPS.replace(
+      '    template: templates/app.yaml\n',
+      '    template: templates/app.yaml\n    notSecrets: [parameters.LogLevel]\n',
+    );
+    // Act
+    const ok = await render({ ...FILES, 'gitops.yaml': allowed, 'templates/app.yaml': template }, { stacks: ['app'] });
+    const refused = await render(
+      { ...FILES, 'gitops.yaml': otherPath, 'templates/app.yaml': template },
+      { stacks: ['app'] },
+    );
+    // Assess
+    expect(ok.errors).toEqual([]);
+    expect(refused.errors[0]!.error.reason).toBe('PlaintextSecret');
+  });
+});
+
+describe('patterns from the repository', () => {
+  it('checks an adversarial AllowedPattern in linear time and still refuses the value', async () => {
+    // Prepare: (a+)+b against forty "a" and "!" backtracks for minutes in JavaScript's RegExp
+    const template = APP.replace('Resources:', "  Code: { Type: String, AllowedPattern: '(a+)+b' }\nResources:");
+    const gitops = GITOPS.replace('      LogLevel: warn\n', `      LogLevel: warn\n      Code: "${'a'.repeat(40)}!"\n`);
+    // Act
+    const outcome = await render(
+      { ...FILES, 'gitops.yaml': gitops, 'templates/app.yaml': template },
+      { stacks: ['app'], environments: ['dev'] },
+    );
+    // Assess
+    expect(outcome.errors[0]!.error).toMatchObject({ reason: 'InvalidParameter' });
+    expect(outcome.errors[0]!.error.message).toContain('parameters.Code: value does not match AllowedPattern (a+)+b');
+  });
+
+  it('still accepts a matching value and leaves lookarounds (no linear form) to CloudFormation', async () => {
+    const template = APP.replace(
+      'Resources:',
+      "  Code: { Type: String, AllowedPattern: '(a+)+b' }\nResources:",
+    ).replace('Resources:', "  Look: { Type: String, AllowedPattern: '(?=vpc-).*' }\nResources:");
+    const gitops = GITOPS.replace(
+      '      LogLevel: warn\n',
+      '      LogLevel: warn\n      Code: aaab\n      Look: vpc-1\n',
+    );
+    const outcome = await render(
+      { ...FILES, 'gitops.yaml': gitops, 'templates/app.yaml': template },
+      { stacks: ['app'], environments: ['dev'] },
+    );
+    expect(outcome.errors).toEqual([]);
+  });
+});
+
 describe('incremental render', () => {
   it('skips a stack whose input files did not change, and renders it again when one did', async () => {
     // Prepare

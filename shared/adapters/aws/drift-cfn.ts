@@ -41,6 +41,12 @@ export interface CloudFormationDriftDetectorOptions {
   readonly firstPollMs?: number;
   /** Tries per call while CloudFormation throttles. @default 8 */
   readonly throttleAttempts?: number;
+  /**
+   * Keep the expected and actual values of drifted properties (the engine redacts secret-like ones before storing
+   * them; shared/engine/drift-values.ts). Off, only property paths and difference kinds are kept.
+   * @default false (`GITOPS_DRIFT_VALUES=redacted` turns it on)
+   */
+  readonly values?: boolean;
 }
 
 export class CloudFormationDriftDetector implements DriftDetector {
@@ -50,6 +56,7 @@ export class CloudFormationDriftDetector implements DriftDetector {
   readonly #poll: BackoffPolicy;
   readonly #throttleAttempts: number;
   readonly #firstPollMs: number;
+  readonly #values: boolean;
   #calls = 0;
   readonly #callsByStack = new Map<string, number>();
 
@@ -58,6 +65,7 @@ export class CloudFormationDriftDetector implements DriftDetector {
     this.#clients = options.clients ?? new AwsClientFactory({ clock: this.#clock });
     this.#timeoutMs = options.timeoutMs ?? 5 * 60_000;
     this.#poll = options.poll ?? { baseMs: 2_000, maxMs: 15_000 };
+    this.#values = options.values ?? false;
     this.#throttleAttempts = options.throttleAttempts ?? 8;
     this.#firstPollMs = options.firstPollMs ?? 3_000;
   }
@@ -194,8 +202,8 @@ export class CloudFormationDriftDetector implements DriftDetector {
           status,
           differences: (d.PropertyDifferences ?? []).map((p) => ({
             path: p.PropertyPath ?? '',
-            ...(p.ExpectedValue !== undefined ? { expected: p.ExpectedValue } : {}),
-            ...(p.ActualValue !== undefined ? { actual: p.ActualValue } : {}),
+            ...(this.#values && p.ExpectedValue !== undefined ? { expected: p.ExpectedValue } : {}),
+            ...(this.#values && p.ActualValue !== undefined ? { actual: p.ActualValue } : {}),
             kind: p.DifferenceType ?? 'NOT_EQUAL',
           })),
         });

@@ -9,6 +9,7 @@ import { GitOpsError, Reason } from '../../errors.ts';
 import type { GitOpsEvent, Severity } from '../../events/catalog.ts';
 import type { EventSink } from '../../ports.ts';
 import { sanitize, sanitizeDeep } from '../../sanitize.ts';
+import { terminalLine } from '../../terminal-text.ts';
 
 /** Anything with a `write(text)`: a stream, `process.stderr`, a test's collector. */
 export interface TextOut {
@@ -32,9 +33,12 @@ const RESET = '\x1b[0m';
 export function formatEventLine(event: GitOpsEvent, color = false): string {
   const d = event.detail;
   const time = event.time.replace(/\.\d{3}Z$/, 'Z');
-  const where = d.environment && d.stack ? `${d.environment}/${d.stack}` : (d.stack ?? d.environment ?? d.repo ?? '-');
-  const revision = (d.revision ?? d.commit?.sha)?.slice(0, 7) ?? '-';
-  const message = sanitize(d.message).replace(/\s*\n\s*/g, ' ');
+  // Everything but the time comes from the repository or quotes it: no terminal escapes, one line.
+  const where = terminalLine(
+    d.environment && d.stack ? `${d.environment}/${d.stack}` : (d.stack ?? d.environment ?? d.repo ?? '-'),
+  );
+  const revision = terminalLine((d.revision ?? d.commit?.sha)?.slice(0, 7) ?? '-');
+  const message = terminalLine(sanitize(d.message));
   if (!color) return `${time}  ${event.detailType}  ${where}  ${revision}  ${message}`;
   const c = colours[d.severity] ?? '';
   return `${DIM}${time}${RESET}  ${c}${event.detailType}${RESET}  ${where}  ${DIM}${revision}${RESET}  ${message}`;

@@ -23,7 +23,15 @@ import type { Html } from './html.ts';
 import { feedItem, type PageContext } from './layout.ts';
 import { graphLayout, overview, type PlanView, parseStackPath, planView } from './model.ts';
 import { countsHtml, renderOverview, rowHtml, shownText } from './overview-view.ts';
-import { allowedHost, isLoopbackPeer, isSameOrigin, newToken, SECURITY_HEADERS, tokenMatches } from './security.ts';
+import {
+  allowedHost,
+  isCrossSite,
+  isLoopbackPeer,
+  isSameOrigin,
+  newToken,
+  SECURITY_HEADERS,
+  tokenMatches,
+} from './security.ts';
 import { renderNotFound, renderStackPage } from './stack-view.ts';
 
 export interface StatusPageOptions {
@@ -105,6 +113,11 @@ export class StatusPage {
     }
     if (path === '/sync') {
       await this.sync(req, res, host);
+      return true;
+    }
+    // Every page reads the state, and a stack page computes a plan: another site's page may not make us do either.
+    if (isCrossSite(req) && !(path in ASSETS)) {
+      this.text(res, 403, 'The status page refuses cross-site requests: open it from its own address.');
       return true;
     }
     if (req.method !== 'GET' && req.method !== 'HEAD') {

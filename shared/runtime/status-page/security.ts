@@ -52,3 +52,23 @@ export function isSameOrigin(req: IncomingMessage, host: string): boolean {
   if (origin !== undefined) return origin === `http://${host}`;
   return site === 'same-origin';
 }
+
+/**
+ * Whether a browser says the request comes from another site (`Sec-Fetch-Site: cross-site`): a page the user visits
+ * elsewhere, loading or navigating to one of our routes. Such a GET is refused wherever it would read the state or
+ * compute something (a stack page computes a plan), so a web page cannot make the runtime work or read it.
+ */
+export const isCrossSite = (req: IncomingMessage): boolean => req.headers['sec-fetch-site'] === 'cross-site';
+
+/**
+ * The checks every route of the local server except `/webhook` makes first (the webhook is called by a forge, with
+ * its own Host, and is verified by its signature instead): the Host must be a loopback name on our port (DNS
+ * rebinding), and no cross-site request. The refusal to send, or undefined when the request may go on.
+ */
+export function refusal(req: IncomingMessage): { status: number; message: string } | undefined {
+  if (!allowedHost(req)) {
+    return { status: 403, message: 'This server answers only requests to 127.0.0.1 or localhost on its own port.' };
+  }
+  if (isCrossSite(req)) return { status: 403, message: 'Cross-site requests are refused.' };
+  return undefined;
+}
