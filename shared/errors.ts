@@ -51,6 +51,8 @@ export const Reason = {
   SecretMissing: 'SecretMissing',
   // anything else
   Internal: 'Internal',
+  // a fetch over a size limit (shared/source/limits.ts)
+  FetchTooLarge: 'FetchTooLarge',
 } as const;
 export type Reason = (typeof Reason)[keyof typeof Reason];
 
