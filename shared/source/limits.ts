@@ -2,14 +2,17 @@
  * How much a fetch may take in memory. A repository is untrusted input: a pack of a few hundred kilobytes can declare
  * gigabytes of zeros, so every size the server or the pack declares is checked against these limits before anything is
  * allocated. The defaults follow the memory of the function running the fetch (`AWS_LAMBDA_FUNCTION_MEMORY_SIZE`;
- * 1,024 MB is assumed for the CLI and `gitops dev`), and each can be set in the environment or in SourceOptions.
+ * 512 MB is assumed for the CLI and `gitops dev`), and each can be set in the environment or in SourceOptions.
+ *
+ * Worst case, a fetch holds `maxResponseBytes` twice (the response and its pack), `maxFetchBytes` of objects, and
+ * while it expands one delta its base and result (2 × `maxObjectBytes`): with the defaults, 5/8 of the memory.
  */
 import { Reason, SourceError } from '../errors.ts';
 
 export interface SourceLimits {
   /** The largest object (file, tree, commit) that is ever inflated. @default memory / 8 (32 MiB at 256 MB) */
   readonly maxObjectBytes: number;
-  /** What one fetch may keep in memory: inflated objects plus large blobs kept compressed. @default memory / 4 */
+  /** What one fetch may keep in memory: inflated objects plus large blobs kept compressed. @default memory / 8 */
   readonly maxFetchBytes: number;
   /** The largest HTTP response body (the ref advertisement, the pack). @default memory / 8 */
   readonly maxResponseBytes: number;
@@ -47,10 +50,10 @@ export function sourceLimits(
   overrides: Partial<SourceLimits> = {},
   env: NodeJS.ProcessEnv = process.env,
 ): SourceLimits {
-  const memoryMb = Number(env.AWS_LAMBDA_FUNCTION_MEMORY_SIZE) || 1024;
+  const memoryMb = Number(env.AWS_LAMBDA_FUNCTION_MEMORY_SIZE) || 512;
   const defaults: SourceLimits = {
     maxObjectBytes: (memoryMb * MiB) / 8,
-    maxFetchBytes: (memoryMb * MiB) / 4,
+    maxFetchBytes: (memoryMb * MiB) / 8,
     maxResponseBytes: (memoryMb * MiB) / 8,
     maxObjects: memoryMb * 400,
   };
@@ -68,6 +71,7 @@ export function sourceLimits(
 export function formatBytes(bytes: number): string {
   if (bytes >= MiB && bytes % MiB === 0) return `${bytes / MiB} MiB`;
   if (bytes >= MiB) return `${(bytes / MiB).toFixed(1)} MiB`;
+  if (bytes >= 1024 && bytes % 1024 === 0) return `${bytes / 1024} KiB`;
   if (bytes >= 1024) return `${(bytes / 1024).toFixed(1)} KiB`;
   return `${bytes} bytes`;
 }

@@ -4,7 +4,7 @@
  * objects, packs through their .idx, packed-refs) with one shared cache, so each pack is loaded once per source.
  */
 import * as fs from 'node:fs';
-import { isAbsolute, join, resolve } from 'node:path';
+import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { inflateSync } from 'node:zlib';
 import git from 'isomorphic-git';
 import { Reason, SourceError } from '../errors.ts';
@@ -18,30 +18,63 @@ function isObjectType(type: string | undefined): type is ObjectType {
   return type === 'blob' || type === 'tree' || type === 'commit' || type === 'tag';
 }
 
-/** The git directory of `path`: `<path>/.git` (a folder, or a file pointing elsewhere), or `path` itself if bare. */
-function findGitdir(path: string): string | undefined {
-  const dotgit = join(path, '.git');
-  try {
-    const stat = fs.statSync(dotgit);
-    if (stat.isDirectory()) return dotgit;
-    const match = /^gitdir:\s*(.+)$/m.exec(fs.readFileSync(dotgit, 'utf8'));
-    if (match) return isAbsolute(match[1]!.trim()) ? match[1]!.trim() : resolve(path, match[1]!.trim());
-  } catch {
-    // no .git entry: maybe a bare repository
+/** Where a repository lives, found the way git finds it. */
+interface Location {
+  /** The working tree's top folder (or the repository itself when bare): what events show. */
+  readonly top: string;
+  /** The object store and shared refs (a linked worktree's common dir). */
+  readonly gitdir: string;
+  /** A linked worktree's own HEAD file, which names its branch; else undefined (HEAD is in `gitdir`). */
+  readonly headFile?: string;
+}
+
+function readGitFile(dotgit: string, folder: string): string | undefined {
+  const match = /^gitdir:\s*(.+)$/m.exec(fs.readFileSync(dotgit, 'utf8'));
+  if (!match) return undefined;
+  const target = match[1]!.trim();
+  return isAbsolute(target) ? target : resolve(folder, target);
+}
+
+/**
+ * The repository `path` belongs to, as git resolves it: `<folder>/.git` (a folder, or a file pointing elsewhere, as a
+ * linked worktree or a submodule has) or a bare repository, in `path` or the nearest folder above it. A linked
+ * worktree reads objects and branches from its common dir (named in its `commondir` file) and its HEAD from its own.
+ */
+function locate(path: string): Location | undefined {
+  for (let folder = path; ; folder = dirname(folder)) {
+    const dotgit = join(folder, '.git');
+    let gitdir: string | undefined;
+    try {
+      gitdir = fs.statSync(dotgit).isDirectory() ? dotgit : readGitFile(dotgit, folder);
+    } catch {
+      // no .git entry here: maybe a bare repository
+    }
+    if (!gitdir && fs.existsSync(join(folder, 'HEAD')) && fs.existsSync(join(folder, 'objects'))) gitdir = folder;
+    if (gitdir) {
+      let common: string | undefined;
+      try {
+        common = resolve(gitdir, fs.readFileSync(join(gitdir, 'commondir'), 'utf8').trim());
+      } catch {
+        // not a linked worktree
+      }
+      return common ? { top: folder, gitdir: common, headFile: join(gitdir, 'HEAD') } : { top: folder, gitdir };
+    }
+    if (dirname(folder) === folder) return undefined;
   }
-  if (fs.existsSync(join(path, 'HEAD')) && fs.existsSync(join(path, 'objects'))) return path;
-  return undefined;
 }
 
 export class LocalSource implements Source {
-  /** The absolute path, as events show it. */
+  /** The absolute path of the repository's top folder (the path given, if it is in no repository), as events show it. */
   readonly path: string;
   private readonly cache = {};
   private readonly reader: AsyncObjectReader;
-  private gitdirValue: string | undefined;
+  private readonly location: Location | undefined;
+  private readonly given: string;
 
   constructor(path: string) {
-    this.path = resolve(path);
+    this.given = resolve(path);
+    this.location = locate(this.given);
+    this.path = this.location?.top ?? this.given;
     this.reader = {
       read: async (oid) => {
         const loose = this.readLoose(oid);
@@ -81,9 +114,28 @@ export class LocalSource implements Source {
   }
 
   private gitdir(): string {
-    this.gitdirValue ??= findGitdir(this.path);
-    if (!this.gitdirValue) throw new SourceError(Reason.RepositoryNotFound, `${this.path} is not a Git repository`);
-    return this.gitdirValue;
+    if (!this.location) {
+      throw new SourceError(
+        Reason.RepositoryNotFound,
+        `${this.given} is not in a Git repository (nor any folder above it)`,
+      );
+    }
+    return this.location.gitdir;
+  }
+
+  /** HEAD as a ref to resolve in the store: a linked worktree's own HEAD (its branch, or a detached commit). */
+  private head(): { ref: string; branch: string | undefined } | undefined {
+    const headFile = this.location?.headFile;
+    if (!headFile) return undefined;
+    let text: string;
+    try {
+      text = fs.readFileSync(headFile, 'utf8').trim();
+    } catch {
+      return undefined;
+    }
+    const symbolic = /^ref:\s*(\S+)$/.exec(text);
+    if (symbolic) return { ref: symbolic[1]!, branch: symbolic[1]!.replace(/^refs\/heads\//, '') };
+    return { ref: text, branch: undefined };
   }
 
   async fetch(options: FetchOptions = {}): Promise<RepoSnapshot> {
@@ -91,7 +143,11 @@ export class LocalSource implements Source {
     const gitdir = this.gitdir();
     let branch: string;
     let oid: string;
-    if (options.ref === undefined) {
+    const worktreeHead = options.ref === undefined ? this.head() : undefined;
+    if (worktreeHead) {
+      branch = worktreeHead.branch ?? 'HEAD';
+      oid = await this.resolve(worktreeHead.ref, `${this.path} has no commits yet`, Reason.EmptyRepository);
+    } else if (options.ref === undefined) {
       branch = (await git.currentBranch({ fs, gitdir, fullname: false })) ?? 'HEAD';
       oid = await this.resolve('HEAD', `${this.path} has no commits yet`, Reason.EmptyRepository);
     } else {
