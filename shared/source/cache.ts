@@ -22,6 +22,8 @@ export interface CacheState {
 export interface Fetched {
   readonly objects: ReadonlyMap<string, StoredObject>;
   readonly oversized: number;
+  /** The per-object limit the fetch was read under. */
+  readonly objectLimit: number;
 }
 
 /** How many heads (branches) of one remote are kept. */
@@ -72,13 +74,14 @@ export function loadCache(key: string, cacheDir: string | undefined): CacheState
 
 /**
  * Objects reachable from `commitOid` (the commit, its trees and blobs) copied from `from` into `into`. With
- * `oversized`, a blob the fetch could not identify because it was over the size limit is recorded as such.
+ * `oversizedUnder` (the limit of a fetch that left out objects over it), a blob the fetch could not identify is
+ * recorded as over that limit.
  */
 function copyReachable(
   commitOid: string,
   from: ReadonlyMap<string, StoredObject>,
   into: Map<string, StoredObject>,
-  oversized: boolean,
+  oversizedUnder: number | undefined,
 ): boolean {
   const commit = from.get(commitOid);
   if (commit?.type !== 'commit' || !('data' in commit)) return false;
@@ -96,7 +99,11 @@ function copyReachable(
       if (item.mode === '160000') continue;
       if (item.mode === '040000') stack.push(item.oid);
       else if (!into.has(item.oid)) {
-        const blob = from.get(item.oid) ?? (oversized ? ({ type: 'blob', tooLarge: true } as const) : undefined);
+        const blob =
+          from.get(item.oid) ??
+          (oversizedUnder !== undefined
+            ? ({ type: 'blob', tooLarge: true, limit: oversizedUnder } as const)
+            : undefined);
         if (!blob) return false;
         into.set(item.oid, blob);
       }
@@ -120,7 +127,8 @@ export function nextState(previous: CacheState, fetched: Fetched, ref: string, c
   const objects = new Map<string, StoredObject>();
   for (const [name, oid] of [...heads]) {
     const scratch = new Map<string, StoredObject>();
-    if (copyReachable(oid, lookup, scratch, name === ref && fetched.oversized > 0)) {
+    const oversizedUnder = name === ref && fetched.oversized > 0 ? fetched.objectLimit : undefined;
+    if (copyReachable(oid, lookup, scratch, oversizedUnder)) {
       for (const [k, v] of scratch) objects.set(k, v);
     } else heads.delete(name);
   }
@@ -151,9 +159,16 @@ export function clearMemoryCache(): void {
   memory.clear();
 }
 
-// Format: magic, u32 header length, header JSON ({ heads: [[ref, oid]] }), then per object a 30-byte head (20-byte
+// Format: magic, u32 header length, header JSON ({ heads: [[ref, oid]] }), then per object a 33-byte head (20-byte
 // id, 1-byte type code with the ZLIB or TOO_LARGE flag, u32 length of the bytes that follow, f64 size of a compressed
-// or oversized object, -1 when unknown) and the bytes (the data, or the zlib stream); then the sha-1 of all before it.
+// or oversized object, -1 when unknown) and the bytes (the data, the zlib stream, or for an oversized object the
+// limit it was over as an f64); then the sha-1 of everything before it.
+function f64(value: number): Buffer {
+  const buf = Buffer.allocUnsafe(8);
+  buf.writeDoubleBE(value);
+  return buf;
+}
+
 function writeEncoded(path: string, state: CacheState): void {
   const fd = openSync(path, 'w');
   try {
@@ -173,7 +188,7 @@ function writeEncoded(path: string, state: CacheState): void {
     for (const [oid, obj] of state.objects) {
       const head = Buffer.alloc(33);
       head.write(oid, 0, 'hex');
-      const bytes = 'data' in obj ? obj.data : 'zlib' in obj ? obj.zlib : Buffer.alloc(0);
+      const bytes = 'data' in obj ? obj.data : 'zlib' in obj ? obj.zlib : f64(obj.limit);
       const flag = 'data' in obj ? 0 : 'zlib' in obj ? ZLIB : TOO_LARGE;
       head.writeUInt8(typeCodes[obj.type] | flag, 20);
       head.writeUInt32BE(bytes.length, 21);
@@ -206,8 +221,9 @@ function decode(buf: Buffer): CacheState | undefined {
       const size = buf.readDoubleBE(pos + 25);
       if (!type) return undefined;
       const bytes = buf.subarray(pos + 33, pos + 33 + length);
-      if (code & TOO_LARGE) objects.set(oid, { type, ...(size >= 0 ? { size } : {}), tooLarge: true });
-      else if (code & ZLIB) objects.set(oid, { type, size, zlib: bytes });
+      if (code & TOO_LARGE) {
+        objects.set(oid, { type, ...(size >= 0 ? { size } : {}), tooLarge: true, limit: bytes.readDoubleBE(0) });
+      } else if (code & ZLIB) objects.set(oid, { type, size, zlib: bytes });
       else objects.set(oid, { type, data: bytes });
       pos += 33 + length;
     }

@@ -15,12 +15,18 @@ export interface GitObject {
 
 /**
  * An object as a fetch keeps it: in memory; kept compressed (a large blob, inflated only when it is read); or known to
- * be over the per-object limit and never inflated (its size is unknown when it came as a delta over the limit).
+ * be over the per-object limit in force when it was fetched (`limit`), never inflated (its size is unknown when it
+ * came as a delta over the limit).
  */
 export type StoredObject =
   | GitObject
   | { readonly type: ObjectType; readonly size: number; readonly zlib: Buffer }
-  | { readonly type: ObjectType; readonly size?: number; readonly tooLarge: true };
+  | { readonly type: ObjectType; readonly size?: number; readonly tooLarge: true; readonly limit: number };
+
+/** Whether `obj` was left out under a smaller limit than `maxObjectBytes`, so fetching again could read it. */
+export function leftOutUnder(obj: StoredObject, maxObjectBytes: number): boolean {
+  return 'tooLarge' in obj && obj.limit < maxObjectBytes && (obj.size === undefined || obj.size <= maxObjectBytes);
+}
 
 /** Read access to stored objects by id (hex sha-1). */
 export interface ObjectReader {

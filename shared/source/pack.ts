@@ -48,6 +48,8 @@ export interface PackContents {
   readonly objects: Map<string, StoredObject>;
   /** Objects over `maxObjectBytes` whose id could not be known without expanding them (deltas). */
   readonly oversized: number;
+  /** The per-object limit the pack was read under. */
+  readonly objectLimit: number;
 }
 
 /** Inflates one zlib stream starting at `pos`, never past `size` bytes; returns the data and the input consumed. */
@@ -207,7 +209,7 @@ export async function readPack(
       const { used, oid } = await scanAt(pack, pos, size, type, signal);
       const object: StoredObject =
         size > limits.maxObjectBytes
-          ? { type, size, tooLarge: true }
+          ? { type, size, tooLarge: true, limit: limits.maxObjectBytes }
           : { type, size, zlib: Buffer.from(pack.subarray(pos, pos + used)) };
       hold(heldBytes(object));
       entry.resolved = { oid: oid!, object };
@@ -311,5 +313,5 @@ export async function readPack(
     }
     pending = left;
   }
-  return { objects, oversized };
+  return { objects, oversized, objectLimit: limits.maxObjectBytes };
 }

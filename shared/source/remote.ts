@@ -17,7 +17,7 @@ import { commitUrl, displayUrl } from './commit-url.ts';
 import { isAncestorIn } from './history.ts';
 import { isoGitHttp, ResponseTooLarge, send, TransportError } from './http.ts';
 import { formatBytes, limitVariables, ObjectTooLarge, type SourceLimits, sourceLimits } from './limits.ts';
-import { loadObject, parseCommit, type StoredObject, splitSignature } from './objects.ts';
+import { leftOutUnder, loadObject, parseCommit, type StoredObject, splitSignature } from './objects.ts';
 import type { SourceOptions } from './options.ts';
 import { PackError, readPack } from './pack.ts';
 import {
@@ -186,12 +186,18 @@ export class RemoteSource implements Source {
     const { ref, branch, oid } = this.resolveRef(refs, wanted);
 
     let state = loadCache(this.key, this.options.cacheDir);
+    for (const obj of state.objects.values()) {
+      if (!leftOutUnder(obj, this.limits.maxObjectBytes)) continue;
+      // Files were left out under a smaller limit than now: fetch everything again rather than keep them unreadable.
+      state = { heads: new Map(), objects: new Map() };
+      break;
+    }
     if (!state.objects.has(oid)) {
       const fetched = await this.download(base, oid, state, authorization, signal);
       state = nextState(state, fetched, ref, oid);
       saveCache(this.key, this.options.cacheDir, state);
     } else if (state.heads.get(ref) !== oid) {
-      state = nextState(state, { objects: new Map(), oversized: 0 }, ref, oid);
+      state = nextState(state, { objects: new Map(), oversized: 0, objectLimit: this.limits.maxObjectBytes }, ref, oid);
       saveCache(this.key, this.options.cacheDir, state);
     }
     this.state = state;
@@ -273,7 +279,12 @@ export class RemoteSource implements Source {
     });
     if (res.statusCode !== 200) throw new Errors.HttpError(res.statusCode, res.statusMessage, '');
     const { pack } = parseUploadPackResponse(res.body);
-    return readPack(pack, this.limits, { get: (id) => state.objects.get(id) }, signal);
+    try {
+      return await readPack(pack, this.limits, { get: (id) => state.objects.get(id) }, signal);
+    } catch (err) {
+      if (!(err instanceof SourceError) || err.reason !== Reason.FetchTooLarge) throw err;
+      throw new SourceError(err.reason, `fetching ${this.url}: ${err.message}`, { cause: err });
+    }
   }
 
   private toSourceError(err: unknown, ref: string | undefined, timedOutAfter: number | undefined): SourceError {
