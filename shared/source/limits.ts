@@ -18,6 +18,12 @@ export interface SourceLimits {
   readonly maxResponseBytes: number;
   /** The most objects one pack may hold. @default 400 per MB of memory (102,400 at 256 MB) */
   readonly maxObjects: number;
+  /**
+   * The most bytes one pack may inflate to, as its entries declare them. A file nobody reads is never held, but the
+   * pack format gives no entry lengths, so each entry is decoded (streamed, 64 KiB at a time) to find the next: this
+   * bounds that time. @default memory × 8 (2 GiB at 256 MB)
+   */
+  readonly maxInflateBytes: number;
 }
 
 /** The environment variable that sets each limit, named in every message about it. */
@@ -26,6 +32,7 @@ export const limitVariables: Record<keyof SourceLimits, string> = {
   maxFetchBytes: 'GITOPS_MAX_FETCH_BYTES',
   maxResponseBytes: 'GITOPS_MAX_RESPONSE_BYTES',
   maxObjects: 'GITOPS_MAX_PACK_OBJECTS',
+  maxInflateBytes: 'GITOPS_MAX_INFLATE_BYTES',
 };
 
 /** Blobs larger than this are kept compressed and inflated only when read (the rest are inflated as the pack is read). */
@@ -56,6 +63,7 @@ export function sourceLimits(
     maxFetchBytes: (memoryMb * MiB) / 8,
     maxResponseBytes: (memoryMb * MiB) / 8,
     maxObjects: memoryMb * 400,
+    maxInflateBytes: memoryMb * MiB * 8,
   };
   const pick = (key: keyof SourceLimits): number =>
     overrides[key] ?? fromEnv(limitVariables[key], env) ?? Math.floor(defaults[key]);
@@ -64,6 +72,7 @@ export function sourceLimits(
     maxFetchBytes: pick('maxFetchBytes'),
     maxResponseBytes: pick('maxResponseBytes'),
     maxObjects: pick('maxObjects'),
+    maxInflateBytes: pick('maxInflateBytes'),
   };
 }
 

@@ -163,6 +163,7 @@ export async function readPack(
     }
   };
   let oversized = 0;
+  let declared = 0;
   const entries: Entry[] = new Array(count);
   const byOffset = new Map<number, Entry>();
   let pos = 12;
@@ -194,6 +195,13 @@ export async function readPack(
       pos += 20;
     } else if (!typeNames[kind]) {
       throw new PackError(`unknown pack entry type ${kind} at offset ${offset}`);
+    }
+    declared += size;
+    if (declared > limits.maxInflateBytes) {
+      throw new SourceError(
+        Reason.FetchTooLarge,
+        `the pack's entries declare more bytes than the limit of ${formatBytes(limits.maxInflateBytes)} (${limitVariables.maxInflateBytes})`,
+      );
     }
     const entry: Entry = {
       offset,

@@ -241,8 +241,8 @@ describe('size limits', () => {
     await expect(readPack(handPack([[3, 10, deflateSync(Buffer.alloc(100_000))]]), limits)).rejects.toThrow(
       /inflates past its declared 10 bytes/,
     );
-    // Declares 8 GiB, holds 10 bytes: never allocated, refused as corrupt once the stream ends.
-    await expect(readPack(handPack([[3, 8 * 1024 ** 3, deflateSync(Buffer.alloc(10))]]), limits)).rejects.toThrow(
+    // Declares 1 GiB, holds 10 bytes: never allocated, refused as corrupt once the stream ends.
+    await expect(readPack(handPack([[3, 1024 ** 3, deflateSync(Buffer.alloc(10))]]), limits)).rejects.toThrow(
       PackError,
     );
     // A tree over the object limit cannot be skipped (the listing needs it): FetchTooLarge before inflating.
@@ -251,6 +251,19 @@ describe('size limits', () => {
     ).rejects.toMatchObject({
       reason: Reason.FetchTooLarge,
       message: 'a tree in the pack is 2 MiB, over the limit of 1 MiB (GITOPS_MAX_OBJECT_BYTES)',
+    });
+    // Entries declaring more than the pack may inflate to: refused before the one that crosses it is decoded.
+    await expect(
+      readPack(
+        handPack([
+          [3, 600_000, deflateSync(Buffer.alloc(600_000))],
+          [3, 600_000, deflateSync(Buffer.alloc(600_000, 1))],
+        ]),
+        sourceLimits({ maxInflateBytes: 1_000_000 }),
+      ),
+    ).rejects.toMatchObject({
+      reason: Reason.FetchTooLarge,
+      message: "the pack's entries declare more bytes than the limit of 976.6 KiB (GITOPS_MAX_INFLATE_BYTES)",
     });
     // More objects than the limit: refused from the header.
     await expect(
@@ -265,6 +278,7 @@ describe('size limits', () => {
       maxFetchBytes: 32 * 1024 * 1024,
       maxResponseBytes: 32 * 1024 * 1024,
       maxObjects: 102_400,
+      maxInflateBytes: 2 * 1024 ** 3,
     });
     expect(() => sourceLimits({}, { GITOPS_MAX_RESPONSE_BYTES: '64MB' })).toThrow(
       /GITOPS_MAX_RESPONSE_BYTES must be a positive whole number of bytes/,
