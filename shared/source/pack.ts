@@ -36,8 +36,6 @@ interface Entry {
   readonly kind: number;
   /** The inflated delta, while it waits to be applied. */
   payload?: Buffer;
-  /** The size the delta's result declares. */
-  resultSize?: number;
   readonly baseOffset?: number;
   readonly baseOid?: string;
   /** Resolved: the object and its id; or `oversized`, never expanded. */
@@ -256,7 +254,6 @@ export async function readPack(
     }
     hold(data.length);
     entry.payload = data;
-    entry.resultSize = resultSize;
   }
 
   // Resolve deltas iteratively (chains can be thousands long), base first. A REF_DELTA base may be a pack object

@@ -192,8 +192,10 @@ export class RemoteSource implements Source {
       state = { heads: new Map(), objects: new Map() };
       break;
     }
+    let oversized = 0;
     if (!state.objects.has(oid)) {
       const fetched = await this.download(base, oid, state, authorization, signal);
+      oversized = fetched.oversized;
       state = nextState(state, fetched, ref, oid);
       saveCache(this.key, this.options.cacheDir, state);
     } else if (state.heads.get(ref) !== oid) {
@@ -203,6 +205,13 @@ export class RemoteSource implements Source {
     this.state = state;
     const objects = state.objects;
     const commitObj = objects.get(oid);
+    if ((commitObj?.type !== 'commit' || !('data' in commitObj)) && oversized > 0) {
+      // Only blobs may be left out: a commit or tree over the limit leaves nothing to list.
+      throw new SourceError(
+        Reason.FetchTooLarge,
+        `fetching ${this.url}: commit ${oid} or one of its folders is over the limit of ${formatBytes(this.limits.maxObjectBytes)} per object (${limitVariables.maxObjectBytes})`,
+      );
+    }
     if (commitObj?.type !== 'commit' || !('data' in commitObj)) {
       throw new SourceError(Reason.FetchFailed, `${this.url}: the pack did not hold commit ${oid}`, {
         retryable: true,
