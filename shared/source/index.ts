@@ -39,5 +39,5 @@ export function openSource(repo: string, options: SourceOptions = {}): Source {
       { field: 'repo' },
     );
   }
-  return new LocalSource(repo.startsWith('file://') ? new URL(repo).pathname : repo);
+  return new LocalSource(repo.startsWith('file://') ? new URL(repo).pathname : repo, options.limits);
 }

@@ -10,6 +10,7 @@ import git from 'isomorphic-git';
 import { Reason, SourceError } from '../errors.ts';
 import type { FetchOptions, RepoSnapshot, Source } from '../ports.ts';
 import { isAncestorIn } from './history.ts';
+import { ObjectTooLarge, type SourceLimits, sourceLimits } from './limits.ts';
 import type { GitObject, ObjectType } from './objects.ts';
 import { splitSignature } from './objects.ts';
 import { type AsyncObjectReader, commitInfo, listTree, makeSnapshot, readCommit } from './snapshot.ts';
@@ -70,9 +71,11 @@ export class LocalSource implements Source {
   private readonly reader: AsyncObjectReader;
   private readonly location: Location | undefined;
   private readonly given: string;
+  private readonly maxObjectBytes: number;
 
-  constructor(path: string) {
+  constructor(path: string, limits: Partial<SourceLimits> = {}) {
     this.given = resolve(path);
+    this.maxObjectBytes = sourceLimits(limits).maxObjectBytes;
     this.location = locate(this.given);
     this.path = this.location?.top ?? this.given;
     this.reader = {
@@ -82,11 +85,15 @@ export class LocalSource implements Source {
         try {
           const res = await git.readObject({ fs, gitdir: this.gitdir(), oid, format: 'content', cache: this.cache });
           const data = res.object as Uint8Array;
+          // isomorphic-git inflates a packed object whole; the limit still keeps it from the engine.
+          if (data.byteLength > this.maxObjectBytes)
+            throw new ObjectTooLarge(oid, data.byteLength, this.maxObjectBytes);
           return {
             type: res.type as ObjectType,
             data: Buffer.from(data.buffer, data.byteOffset, data.byteLength),
           } satisfies GitObject;
         } catch (err) {
+          if (err instanceof ObjectTooLarge) throw err;
           if ((err as { code?: string }).code === 'NotFoundError') return undefined;
           throw err;
         }
@@ -101,9 +108,13 @@ export class LocalSource implements Source {
   private readLoose(oid: string): GitObject | undefined {
     let raw: Buffer;
     try {
-      raw = inflateSync(fs.readFileSync(join(this.gitdir(), 'objects', oid.slice(0, 2), oid.slice(2))));
+      raw = inflateSync(fs.readFileSync(join(this.gitdir(), 'objects', oid.slice(0, 2), oid.slice(2))), {
+        // The header (`blob <size>\0`) and at most the per-object limit: a larger object stops inflating there.
+        maxOutputLength: this.maxObjectBytes + 32,
+      });
     } catch (err) {
       if (err instanceof SourceError) throw err;
+      if (err instanceof RangeError) throw new ObjectTooLarge(oid, undefined, this.maxObjectBytes);
       return undefined;
     }
     const nul = raw.indexOf(0);

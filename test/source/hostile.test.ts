@@ -216,6 +216,23 @@ describe('size limits', () => {
     expect(Buffer.from(await roomy.readFile('assets/copy.bin')).equals(copy)).toBe(true);
   });
 
+  it('holds a local repository to the same per-object limit, loose or packed', async () => {
+    const dir = join(root, 'big');
+    const limits = { maxObjectBytes: 256 * 1024 };
+    const loose = await new LocalSource(dir, limits).fetch();
+    expect(Buffer.from(await loose.readFile('templates/queue.yaml')).toString()).toBe(queueTemplate);
+    await expect(loose.readFile('assets/big.bin')).rejects.toMatchObject({
+      reason: Reason.FetchTooLarge,
+      message: 'assets/big.bin is over the limit of 256 KiB per object (GITOPS_MAX_OBJECT_BYTES)',
+    });
+    git(genv, dir, ['gc', '-q']);
+    const packed = await new LocalSource(dir, limits).fetch();
+    await expect(packed.readFile('assets/big.bin')).rejects.toMatchObject({
+      reason: Reason.FetchTooLarge,
+      message: 'assets/big.bin is 1 MiB, over the limit of 256 KiB per object (GITOPS_MAX_OBJECT_BYTES)',
+    });
+  });
+
   it('refuses a response over the limit while it arrives', async () => {
     clearMemoryCache();
     const source = new RemoteSource(server.url('big'), { limits: { maxResponseBytes: 64 * 1024 } });
