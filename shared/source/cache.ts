@@ -177,9 +177,19 @@ function writeEncoded(path: string, state: CacheState): void {
       let done = 0;
       while (done < buf.length) done += writeSync(fd, buf, done);
     };
+    // Small objects are gathered in a bounded buffer (one write per 256 KiB, not two per object); large ones go
+    // straight to the file.
+    const staging = Buffer.allocUnsafe(256 * 1024);
+    let staged = 0;
+    const flush = () => {
+      if (staged > 0) write(staging.subarray(0, staged));
+      staged = 0;
+    };
     const put = (buf: Buffer) => {
       hash.update(buf);
-      write(buf);
+      if (staged + buf.length > staging.length) flush();
+      if (buf.length > staging.length / 2) write(buf);
+      else staged += buf.copy(staging, staged);
     };
     const header = Buffer.from(JSON.stringify({ heads: [...state.heads] }));
     const length = Buffer.allocUnsafe(4);
@@ -196,6 +206,7 @@ function writeEncoded(path: string, state: CacheState): void {
       put(head);
       if (bytes.length > 0) put(bytes);
     }
+    flush();
     write(hash.digest());
   } finally {
     closeSync(fd);

@@ -76,7 +76,8 @@ export class LocalSource implements Source {
   constructor(path: string, limits: Partial<SourceLimits> = {}) {
     this.given = resolve(path);
     this.maxObjectBytes = sourceLimits(limits).maxObjectBytes;
-    this.location = locate(this.given);
+    // A path that does not exist is an error, as for `git -C`, not a reason to read whichever repository is above it.
+    this.location = fs.existsSync(this.given) ? locate(this.given) : undefined;
     this.path = this.location?.top ?? this.given;
     this.reader = {
       read: async (oid) => {
@@ -126,10 +127,8 @@ export class LocalSource implements Source {
 
   private gitdir(): string {
     if (!this.location) {
-      throw new SourceError(
-        Reason.RepositoryNotFound,
-        `${this.given} is not in a Git repository (nor any folder above it)`,
-      );
+      const why = fs.existsSync(this.given) ? 'is not in a Git repository (nor any folder above it)' : 'does not exist';
+      throw new SourceError(Reason.RepositoryNotFound, `${this.given} ${why}`);
     }
     return this.location.gitdir;
   }

@@ -399,6 +399,11 @@ describe('repository locations', () => {
     const sub = await openSource(join(repo, 'deploy')).fetch();
     expect(sub).toMatchObject({ repo, branch: 'main', commit: { sha: mainSha } });
     expect((await sub.list()).map((e) => e.path)).toEqual(['deploy/queue.yaml', 'templates/queue.yaml']);
+    // A path that does not exist is not read as the repository above it.
+    await expect(openSource(join(repo, 'no-such-folder')).fetch()).rejects.toMatchObject({
+      reason: Reason.RepositoryNotFound,
+      message: `${join(repo, 'no-such-folder')} does not exist`,
+    });
 
     const fromTree = await gitops(['render', tree, '--output', 'json']);
     expect(fromTree.code, fromTree.stderr).toBe(0);
