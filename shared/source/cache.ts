@@ -177,33 +177,43 @@ function writeEncoded(path: string, state: CacheState): void {
       let done = 0;
       while (done < buf.length) done += writeSync(fd, buf, done);
     };
-    // Small objects are gathered in a bounded buffer (one write per 256 KiB, not two per object); large ones go
-    // straight to the file.
+    // Object heads and small objects are gathered in a bounded buffer, hashed and written 256 KiB at a time; a large
+    // object goes straight to the file. Nothing is copied whole.
     const staging = Buffer.allocUnsafe(256 * 1024);
     let staged = 0;
     const flush = () => {
-      if (staged > 0) write(staging.subarray(0, staged));
+      if (staged === 0) return;
+      const chunk = staging.subarray(0, staged);
+      hash.update(chunk);
+      write(chunk);
       staged = 0;
     };
+    const room = (bytes: number) => {
+      if (staged + bytes > staging.length) flush();
+    };
     const put = (buf: Buffer) => {
-      hash.update(buf);
-      if (staged + buf.length > staging.length) flush();
-      if (buf.length > staging.length / 2) write(buf);
-      else staged += buf.copy(staging, staged);
+      if (buf.length > staging.length / 2) {
+        flush();
+        hash.update(buf);
+        write(buf);
+        return;
+      }
+      room(buf.length);
+      staged += buf.copy(staging, staged);
     };
     const header = Buffer.from(JSON.stringify({ heads: [...state.heads] }));
-    const length = Buffer.allocUnsafe(4);
-    length.writeUInt32BE(header.length);
-    put(Buffer.concat([magic, length, header]));
+    put(magic);
+    room(4);
+    staged = staging.writeUInt32BE(header.length, staged);
+    put(header);
     for (const [oid, obj] of state.objects) {
-      const head = Buffer.alloc(33);
-      head.write(oid, 0, 'hex');
       const bytes = 'data' in obj ? obj.data : 'zlib' in obj ? obj.zlib : f64(obj.limit);
       const flag = 'data' in obj ? 0 : 'zlib' in obj ? ZLIB : TOO_LARGE;
-      head.writeUInt8(typeCodes[obj.type] | flag, 20);
-      head.writeUInt32BE(bytes.length, 21);
-      head.writeDoubleBE('data' in obj ? 0 : (obj.size ?? -1), 25);
-      put(head);
+      room(33);
+      staged += staging.write(oid, staged, 20, 'hex');
+      staged = staging.writeUInt8(typeCodes[obj.type] | flag, staged);
+      staged = staging.writeUInt32BE(bytes.length, staged);
+      staged = staging.writeDoubleBE('data' in obj ? 0 : (obj.size ?? -1), staged);
       if (bytes.length > 0) put(bytes);
     }
     flush();
