@@ -53,6 +53,8 @@ export const Reason = {
   Internal: 'Internal',
   // approvals: a Sync Requested named a revision that is neither the one Plan Ready recorded nor on the bound branch
   ApprovalRefused: 'ApprovalRefused',
+  // a fetch over a size limit (shared/source/limits.ts)
+  FetchTooLarge: 'FetchTooLarge',
 } as const;
 export type Reason = (typeof Reason)[keyof typeof Reason];
 

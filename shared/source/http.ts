@@ -1,6 +1,7 @@
 /**
  * A small HTTP client over node:http/https with keep-alive (ref discovery and the pack request share one connection),
- * an AbortSignal on every request, and the whole body collected in memory (packs are parsed in memory anyway).
+ * an AbortSignal on every request, and the whole body collected in memory (packs are parsed in memory anyway), up to
+ * `maxBytes`: a larger declared length is refused before the body is read, and a body that grows past it is cut.
  * It also serves as isomorphic-git's one-method `http` plugin, so isomorphic-git's ref discovery uses the same
  * connection and deadline.
  */
@@ -21,6 +22,19 @@ export interface HttpRequest {
   readonly headers: Record<string, string>;
   readonly body?: Buffer;
   readonly signal?: AbortSignal;
+  /** The largest response body accepted. @default no limit */
+  readonly maxBytes?: number;
+}
+
+/** A response body over the request's `maxBytes`. */
+export class ResponseTooLarge extends Error {
+  override readonly name = 'ResponseTooLarge';
+  constructor(
+    readonly url: string,
+    readonly limit: number,
+  ) {
+    super(`the response from ${url} is over the limit of ${limit} bytes`);
+  }
 }
 
 /** A network failure (connection refused or reset, response cut off) or an abort: both worth retrying. */
@@ -53,7 +67,22 @@ export function send(req: HttpRequest): Promise<HttpResponse> {
       { method: req.method, headers, agent: secure ? httpsAgent : httpAgent },
       (res) => {
         const chunks: Buffer[] = [];
-        res.on('data', (chunk: Buffer) => chunks.push(chunk));
+        const limit = req.maxBytes ?? Number.POSITIVE_INFINITY;
+        let received = 0;
+        const tooLarge = () => {
+          outgoing.destroy();
+          cleanup();
+          reject(new ResponseTooLarge(`${url.origin}${url.pathname}`, limit));
+        };
+        if (Number(res.headers['content-length'] ?? 0) > limit) {
+          tooLarge();
+          return;
+        }
+        res.on('data', (chunk: Buffer) => {
+          received += chunk.length;
+          if (received > limit) tooLarge();
+          else chunks.push(chunk);
+        });
         res.on('end', () => {
           cleanup();
           if (!res.complete) {
@@ -98,8 +127,8 @@ async function collect(body: GitHttpRequest['body']): Promise<Buffer | undefined
   return Buffer.concat(chunks);
 }
 
-/** isomorphic-git's `http` plugin, bound to a deadline signal. */
-export function isoGitHttp(signal?: AbortSignal): HttpClient {
+/** isomorphic-git's `http` plugin, bound to a deadline signal and a response size limit. */
+export function isoGitHttp(signal?: AbortSignal, maxBytes?: number): HttpClient {
   return {
     async request(req: GitHttpRequest): Promise<GitHttpResponse> {
       const body = await collect(req.body);
@@ -109,6 +138,7 @@ export function isoGitHttp(signal?: AbortSignal): HttpClient {
         headers: req.headers ?? {},
         ...(body ? { body } : {}),
         ...(signal ? { signal } : {}),
+        ...(maxBytes !== undefined ? { maxBytes } : {}),
       });
       const flat: Record<string, string> = {};
       for (const [k, v] of Object.entries(res.headers))

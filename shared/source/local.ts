@@ -4,12 +4,13 @@
  * objects, packs through their .idx, packed-refs) with one shared cache, so each pack is loaded once per source.
  */
 import * as fs from 'node:fs';
-import { isAbsolute, join, resolve } from 'node:path';
+import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { inflateSync } from 'node:zlib';
 import git from 'isomorphic-git';
 import { Reason, SourceError } from '../errors.ts';
 import type { FetchOptions, RepoSnapshot, Source } from '../ports.ts';
 import { isAncestorIn } from './history.ts';
+import { ObjectTooLarge, type SourceLimits, sourceLimits } from './limits.ts';
 import type { GitObject, ObjectType } from './objects.ts';
 import { splitSignature } from './objects.ts';
 import { type AsyncObjectReader, commitInfo, listTree, makeSnapshot, readCommit } from './snapshot.ts';
@@ -18,30 +19,66 @@ function isObjectType(type: string | undefined): type is ObjectType {
   return type === 'blob' || type === 'tree' || type === 'commit' || type === 'tag';
 }
 
-/** The git directory of `path`: `<path>/.git` (a folder, or a file pointing elsewhere), or `path` itself if bare. */
-function findGitdir(path: string): string | undefined {
-  const dotgit = join(path, '.git');
-  try {
-    const stat = fs.statSync(dotgit);
-    if (stat.isDirectory()) return dotgit;
-    const match = /^gitdir:\s*(.+)$/m.exec(fs.readFileSync(dotgit, 'utf8'));
-    if (match) return isAbsolute(match[1]!.trim()) ? match[1]!.trim() : resolve(path, match[1]!.trim());
-  } catch {
-    // no .git entry: maybe a bare repository
+/** Where a repository lives, found the way git finds it. */
+interface Location {
+  /** The working tree's top folder (or the repository itself when bare): what events show. */
+  readonly top: string;
+  /** The object store and shared refs (a linked worktree's common dir). */
+  readonly gitdir: string;
+  /** A linked worktree's own HEAD file, which names its branch; else undefined (HEAD is in `gitdir`). */
+  readonly headFile?: string;
+}
+
+function readGitFile(dotgit: string, folder: string): string | undefined {
+  const match = /^gitdir:\s*(.+)$/m.exec(fs.readFileSync(dotgit, 'utf8'));
+  if (!match) return undefined;
+  const target = match[1]!.trim();
+  return isAbsolute(target) ? target : resolve(folder, target);
+}
+
+/**
+ * The repository `path` belongs to, as git resolves it: `<folder>/.git` (a folder, or a file pointing elsewhere, as a
+ * linked worktree or a submodule has) or a bare repository, in `path` or the nearest folder above it. A linked
+ * worktree reads objects and branches from its common dir (named in its `commondir` file) and its HEAD from its own.
+ */
+function locate(path: string): Location | undefined {
+  for (let folder = path; ; folder = dirname(folder)) {
+    const dotgit = join(folder, '.git');
+    let gitdir: string | undefined;
+    try {
+      gitdir = fs.statSync(dotgit).isDirectory() ? dotgit : readGitFile(dotgit, folder);
+    } catch {
+      // no .git entry here: maybe a bare repository
+    }
+    if (!gitdir && fs.existsSync(join(folder, 'HEAD')) && fs.existsSync(join(folder, 'objects'))) gitdir = folder;
+    if (gitdir) {
+      let common: string | undefined;
+      try {
+        common = resolve(gitdir, fs.readFileSync(join(gitdir, 'commondir'), 'utf8').trim());
+      } catch {
+        // not a linked worktree
+      }
+      return common ? { top: folder, gitdir: common, headFile: join(gitdir, 'HEAD') } : { top: folder, gitdir };
+    }
+    if (dirname(folder) === folder) return undefined;
   }
-  if (fs.existsSync(join(path, 'HEAD')) && fs.existsSync(join(path, 'objects'))) return path;
-  return undefined;
 }
 
 export class LocalSource implements Source {
-  /** The absolute path, as events show it. */
+  /** The absolute path of the repository's top folder (the path given, if it is in no repository), as events show it. */
   readonly path: string;
   private readonly cache = {};
   private readonly reader: AsyncObjectReader;
-  private gitdirValue: string | undefined;
+  private readonly location: Location | undefined;
+  private readonly given: string;
+  private readonly maxObjectBytes: number;
 
-  constructor(path: string) {
-    this.path = resolve(path);
+  constructor(path: string, limits: Partial<SourceLimits> = {}) {
+    this.given = resolve(path);
+    this.maxObjectBytes = sourceLimits(limits).maxObjectBytes;
+    // A path that does not exist is an error, as for `git -C`, not a reason to read whichever repository is above it.
+    this.location = fs.existsSync(this.given) ? locate(this.given) : undefined;
+    this.path = this.location?.top ?? this.given;
     this.reader = {
       read: async (oid) => {
         const loose = this.readLoose(oid);
@@ -49,11 +86,15 @@ export class LocalSource implements Source {
         try {
           const res = await git.readObject({ fs, gitdir: this.gitdir(), oid, format: 'content', cache: this.cache });
           const data = res.object as Uint8Array;
+          // isomorphic-git inflates a packed object whole; the limit still keeps it from the engine.
+          if (data.byteLength > this.maxObjectBytes)
+            throw new ObjectTooLarge(oid, data.byteLength, this.maxObjectBytes);
           return {
             type: res.type as ObjectType,
             data: Buffer.from(data.buffer, data.byteOffset, data.byteLength),
           } satisfies GitObject;
         } catch (err) {
+          if (err instanceof ObjectTooLarge) throw err;
           if ((err as { code?: string }).code === 'NotFoundError') return undefined;
           throw err;
         }
@@ -68,9 +109,13 @@ export class LocalSource implements Source {
   private readLoose(oid: string): GitObject | undefined {
     let raw: Buffer;
     try {
-      raw = inflateSync(fs.readFileSync(join(this.gitdir(), 'objects', oid.slice(0, 2), oid.slice(2))));
+      raw = inflateSync(fs.readFileSync(join(this.gitdir(), 'objects', oid.slice(0, 2), oid.slice(2))), {
+        // The header (`blob <size>\0`) and at most the per-object limit: a larger object stops inflating there.
+        maxOutputLength: this.maxObjectBytes + 32,
+      });
     } catch (err) {
       if (err instanceof SourceError) throw err;
+      if (err instanceof RangeError) throw new ObjectTooLarge(oid, undefined, this.maxObjectBytes);
       return undefined;
     }
     const nul = raw.indexOf(0);
@@ -81,9 +126,26 @@ export class LocalSource implements Source {
   }
 
   private gitdir(): string {
-    this.gitdirValue ??= findGitdir(this.path);
-    if (!this.gitdirValue) throw new SourceError(Reason.RepositoryNotFound, `${this.path} is not a Git repository`);
-    return this.gitdirValue;
+    if (!this.location) {
+      const why = fs.existsSync(this.given) ? 'is not in a Git repository (nor any folder above it)' : 'does not exist';
+      throw new SourceError(Reason.RepositoryNotFound, `${this.given} ${why}`);
+    }
+    return this.location.gitdir;
+  }
+
+  /** HEAD as a ref to resolve in the store: a linked worktree's own HEAD (its branch, or a detached commit). */
+  private head(): { ref: string; branch: string | undefined } | undefined {
+    const headFile = this.location?.headFile;
+    if (!headFile) return undefined;
+    let text: string;
+    try {
+      text = fs.readFileSync(headFile, 'utf8').trim();
+    } catch {
+      return undefined;
+    }
+    const symbolic = /^ref:\s*(\S+)$/.exec(text);
+    if (symbolic) return { ref: symbolic[1]!, branch: symbolic[1]!.replace(/^refs\/heads\//, '') };
+    return { ref: text, branch: undefined };
   }
 
   async fetch(options: FetchOptions = {}): Promise<RepoSnapshot> {
@@ -91,7 +153,11 @@ export class LocalSource implements Source {
     const gitdir = this.gitdir();
     let branch: string;
     let oid: string;
-    if (options.ref === undefined) {
+    const worktreeHead = options.ref === undefined ? this.head() : undefined;
+    if (worktreeHead) {
+      branch = worktreeHead.branch ?? 'HEAD';
+      oid = await this.resolve(worktreeHead.ref, `${this.path} has no commits yet`, Reason.EmptyRepository);
+    } else if (options.ref === undefined) {
       branch = (await git.currentBranch({ fs, gitdir, fullname: false })) ?? 'HEAD';
       oid = await this.resolve('HEAD', `${this.path} has no commits yet`, Reason.EmptyRepository);
     } else {

@@ -3,6 +3,8 @@
  * (trees and commits). Parsing works on the raw object so that what is read is exactly what git hashed.
  */
 import { createHash } from 'node:crypto';
+import { inflateSync } from 'node:zlib';
+import { ObjectTooLarge } from './limits.ts';
 
 export type ObjectType = 'commit' | 'tree' | 'blob' | 'tag';
 
@@ -11,9 +13,43 @@ export interface GitObject {
   readonly data: Buffer;
 }
 
-/** Read access to objects by id (hex sha-1). */
+/**
+ * An object as a fetch keeps it: in memory; kept compressed (a large blob, inflated only when it is read); or known to
+ * be over the per-object limit in force when it was fetched (`limit`), never inflated (its size is unknown when it
+ * came as a delta over the limit).
+ */
+export type StoredObject =
+  | GitObject
+  | { readonly type: ObjectType; readonly size: number; readonly zlib: Buffer }
+  | { readonly type: ObjectType; readonly size?: number; readonly tooLarge: true; readonly limit: number };
+
+/** Whether `obj` was left out under a smaller limit than `maxObjectBytes`, so fetching again could read it. */
+export function leftOutUnder(obj: StoredObject, maxObjectBytes: number): boolean {
+  return 'tooLarge' in obj && obj.limit < maxObjectBytes && (obj.size === undefined || obj.size <= maxObjectBytes);
+}
+
+/** Read access to stored objects by id (hex sha-1). */
 export interface ObjectReader {
-  get(oid: string): GitObject | undefined;
+  get(oid: string): StoredObject | undefined;
+}
+
+/** The bytes held for `obj` (what it costs in memory). */
+export function heldBytes(obj: StoredObject): number {
+  if ('data' in obj) return obj.data.length;
+  if ('zlib' in obj) return obj.zlib.length;
+  return 0;
+}
+
+/**
+ * The object's bytes: inflated now if it is kept compressed, never more than its declared size. Throws ObjectTooLarge
+ * for an object over `maxObjectBytes`.
+ */
+export function loadObject(oid: string, obj: StoredObject, maxObjectBytes: number): GitObject {
+  if ('data' in obj) return obj;
+  if ('tooLarge' in obj || obj.size > maxObjectBytes) throw new ObjectTooLarge(oid, obj.size, maxObjectBytes);
+  const data = inflateSync(obj.zlib, { maxOutputLength: Math.max(obj.size, 1) });
+  if (data.length !== obj.size) throw new Error(`object ${oid} inflated to ${data.length}, expected ${obj.size}`);
+  return { type: obj.type, data };
 }
 
 /** The object id git gives these bytes: sha-1 of `<type> <size>\0<data>`, computed synchronously. */

@@ -1,18 +1,23 @@
 /**
  * RemoteSource: reads a commit's tree from a smart HTTP(S) Git remote. Shallow (depth 1), one ref, no tags, no
  * checkout. isomorphic-git does ref discovery and authentication (`onAuth`); the pack request is one POST whose
- * pack is parsed in memory (see pack.ts). The cached heads are sent as `have` and `shallow` lines, so after one new
- * commit the server sends a thin pack holding only the new objects.
+ * pack is parsed in memory within the size limits (see pack.ts, limits.ts). The cached heads are sent as `have` and
+ * `shallow` lines, so after one new commit the server sends a thin pack holding only the new objects.
+ *
+ * The token goes only to the origin of the configured URL, and only over https (or plain http to a loopback address,
+ * for tests and local servers). Ref discovery follows redirects as git does (`http.followRedirects=initial`): the
+ * pack is then asked from where discovery landed, with the token only if that is still the configured origin.
  */
 import { Errors, getRemoteInfo2 } from 'isomorphic-git';
 import { Reason, SourceError } from '../errors.ts';
 import type { FetchOptions, RepoSnapshot, Source } from '../ports.ts';
 import { registerSecret } from '../sanitize.ts';
-import { type CacheState, cacheKey, loadCache, nextState, saveCache, withLock } from './cache.ts';
+import { type CacheState, cacheKey, type Fetched, loadCache, nextState, saveCache, withLock } from './cache.ts';
 import { commitUrl, displayUrl } from './commit-url.ts';
 import { isAncestorIn } from './history.ts';
-import { isoGitHttp, send, TransportError } from './http.ts';
-import { type GitObject, parseCommit, splitSignature } from './objects.ts';
+import { isoGitHttp, ResponseTooLarge, send, TransportError } from './http.ts';
+import { formatBytes, limitVariables, ObjectTooLarge, type SourceLimits, sourceLimits } from './limits.ts';
+import { leftOutUnder, loadObject, parseCommit, type StoredObject, splitSignature } from './objects.ts';
 import type { SourceOptions } from './options.ts';
 import { PackError, readPack } from './pack.ts';
 import {
@@ -33,14 +38,37 @@ interface RemoteRef {
   readonly peeled?: string;
 }
 
-function mapReader(objects: ReadonlyMap<string, GitObject>): AsyncObjectReader {
-  return { read: async (oid) => objects.get(oid) };
+const maxRedirects = 5;
+const discoverySuffix = '/info/refs?service=git-upload-pack';
+
+/** Objects read from the store; one kept compressed is inflated on each read, within the per-object limit. */
+function storeReader(objects: ReadonlyMap<string, StoredObject>, limits: SourceLimits): AsyncObjectReader {
+  return {
+    read: async (oid) => {
+      const obj = objects.get(oid);
+      return obj && loadObject(oid, obj, limits.maxObjectBytes);
+    },
+  };
+}
+
+function isLoopback(hostname: string): boolean {
+  return hostname === 'localhost' || hostname === '[::1]' || /^127\.\d+\.\d+\.\d+$/.test(hostname);
+}
+
+function withoutAuthorization(headers: Record<string, string> | undefined): Record<string, string> {
+  return Object.fromEntries(Object.entries(headers ?? {}).filter(([name]) => name.toLowerCase() !== 'authorization'));
+}
+
+function isRedirect(status: number): boolean {
+  return status === 301 || status === 302 || status === 303 || status === 307 || status === 308;
 }
 
 export class RemoteSource implements Source {
   /** The URL without credentials, as events and errors show it. */
   readonly url: string;
   private readonly key: string;
+  private readonly origin: string;
+  private readonly limits: SourceLimits;
   private state: CacheState | undefined;
 
   constructor(
@@ -49,6 +77,26 @@ export class RemoteSource implements Source {
   ) {
     this.url = displayUrl(url);
     this.key = cacheKey(this.url);
+    this.origin = new URL(this.url).origin;
+    this.limits = sourceLimits(options.limits);
+  }
+
+  /** Whether the token may go with a request to `url`: the configured origin, over https or to a loopback address. */
+  private tokenAllowed(url: string): boolean {
+    const target = new URL(url);
+    return target.origin === this.origin && (target.protocol === 'https:' || isLoopback(target.hostname));
+  }
+
+  /** Refuses a token-bearing fetch over plain http to another machine before any request is made. */
+  private async refuseInsecureToken(): Promise<void> {
+    const url = new URL(this.url);
+    if (url.protocol === 'https:' || isLoopback(url.hostname) || !this.options.token) return;
+    if (!(await this.options.token())) return;
+    throw new SourceError(
+      Reason.AuthFailed,
+      `the git token is not sent over plain http to ${url.host}; use the https URL of ${this.url}`,
+      { field: 'repo' },
+    );
   }
 
   async fetch(options: FetchOptions = {}): Promise<RepoSnapshot> {
@@ -65,14 +113,34 @@ export class RemoteSource implements Source {
   }
 
   private async fetchLocked(wanted: string | undefined, signal: AbortSignal): Promise<RepoSnapshot> {
+    await this.refuseInsecureToken();
     let authorization: string | undefined;
     // The advertisement is kept to check it arrived whole: a cut-off one would read as an empty repository.
     let advertisement: Uint8Array | undefined;
-    const http = isoGitHttp(signal);
+    // Where ref discovery landed after redirects: the pack is asked from there.
+    let base = this.url;
+    const http = isoGitHttp(signal, this.limits.maxResponseBytes);
     const info = await getRemoteInfo2({
       http: {
         request: async (req) => {
-          const res = await http.request(req);
+          let url = req.url;
+          let res = await http.request({ ...req, headers: this.headersFor(url, req.headers) });
+          for (let hop = 0; isRedirect(res.statusCode) && res.headers?.location; hop++) {
+            if (hop >= maxRedirects) throw new SourceError(Reason.FetchFailed, `${this.url} redirects too many times`);
+            for await (const _ of res.body ?? []);
+            url = new URL(res.headers.location!, url).toString();
+            if (!/^https?:$/.test(new URL(url).protocol)) {
+              throw new SourceError(Reason.FetchFailed, `${this.url} redirects to a URL that is not http(s)`);
+            }
+            res = await http.request({ ...req, url, headers: this.headersFor(url, req.headers) });
+          }
+          if (!url.endsWith(discoverySuffix)) {
+            throw new SourceError(
+              Reason.FetchFailed,
+              `${this.url} redirects to ${url}, which is not a Git repository URL`,
+            );
+          }
+          base = url.slice(0, -discoverySuffix.length);
           const chunks: Uint8Array[] = [];
           for await (const chunk of res.body ?? []) chunks.push(chunk);
           const body = Buffer.concat(chunks);
@@ -88,6 +156,13 @@ export class RemoteSource implements Source {
       url: this.url,
       protocolVersion: 1,
       onAuth: async () => {
+        if (!this.tokenAllowed(base)) {
+          // A redirect to another origin (or to plain http) that asks for credentials: the token stays here.
+          throw new SourceError(
+            Reason.AuthFailed,
+            `${this.url} redirected to ${new URL(base).origin}, which asks for credentials; the git token is sent only to ${this.origin}`,
+          );
+        }
         const token = await this.options.token?.();
         if (!token) return undefined;
         registerSecret(token);
@@ -111,24 +186,39 @@ export class RemoteSource implements Source {
     const { ref, branch, oid } = this.resolveRef(refs, wanted);
 
     let state = loadCache(this.key, this.options.cacheDir);
+    for (const obj of state.objects.values()) {
+      if (!leftOutUnder(obj, this.limits.maxObjectBytes)) continue;
+      // Files were left out under a smaller limit than now: fetch everything again rather than keep them unreadable.
+      state = { heads: new Map(), objects: new Map() };
+      break;
+    }
+    let oversized = 0;
     if (!state.objects.has(oid)) {
-      const fetched = await this.download(oid, state, authorization, signal);
+      const fetched = await this.download(base, oid, state, authorization, signal);
+      oversized = fetched.oversized;
       state = nextState(state, fetched, ref, oid);
       saveCache(this.key, this.options.cacheDir, state);
     } else if (state.heads.get(ref) !== oid) {
-      state = nextState(state, new Map(), ref, oid);
+      state = nextState(state, { objects: new Map(), oversized: 0, objectLimit: this.limits.maxObjectBytes }, ref, oid);
       saveCache(this.key, this.options.cacheDir, state);
     }
     this.state = state;
     const objects = state.objects;
     const commitObj = objects.get(oid);
-    if (commitObj?.type !== 'commit') {
+    if ((commitObj?.type !== 'commit' || !('data' in commitObj)) && oversized > 0) {
+      // Only blobs may be left out: a commit or tree over the limit leaves nothing to list.
+      throw new SourceError(
+        Reason.FetchTooLarge,
+        `fetching ${this.url}: commit ${oid} or one of its folders is over the limit of ${formatBytes(this.limits.maxObjectBytes)} per object (${limitVariables.maxObjectBytes})`,
+      );
+    }
+    if (commitObj?.type !== 'commit' || !('data' in commitObj)) {
       throw new SourceError(Reason.FetchFailed, `${this.url}: the pack did not hold commit ${oid}`, {
         retryable: true,
       });
     }
     const commit = parseCommit(commitObj.data);
-    const reader = mapReader(objects);
+    const reader = storeReader(objects, this.limits);
     const entries = await listTree(reader, commit.tree);
     return makeSnapshot({
       repo: this.url,
@@ -163,12 +253,18 @@ export class RemoteSource implements Source {
     throw new SourceError(Reason.RefNotFound, `branch or tag '${wanted}' not found in ${this.url}`, { field: 'ref' });
   }
 
+  /** The request headers for `url`: without any Authorization header unless the token may go there. */
+  private headersFor(url: string, headers: Record<string, string> | undefined): Record<string, string> {
+    return this.tokenAllowed(url) ? (headers ?? {}) : withoutAuthorization(headers);
+  }
+
   private async download(
+    base: string,
     oid: string,
     state: CacheState,
     authorization: string | undefined,
     signal: AbortSignal,
-  ): Promise<Map<string, GitObject>> {
+  ): Promise<Fetched> {
     const cachedHeads = [...new Set(state.heads.values())].filter((h) => state.objects.has(h));
     const body = uploadPackRequest({
       wants: [oid],
@@ -178,20 +274,26 @@ export class RemoteSource implements Source {
       capabilities,
     });
     const res = await send({
-      url: `${this.url}/git-upload-pack`,
+      url: `${base}/git-upload-pack`,
       method: 'POST',
       headers: {
         'content-type': 'application/x-git-upload-pack-request',
         accept: 'application/x-git-upload-pack-result',
         'user-agent': 'git/lambda-gitops',
-        ...(authorization ? { authorization } : {}),
+        ...(authorization && this.tokenAllowed(base) ? { authorization } : {}),
       },
       body,
       signal,
+      maxBytes: this.limits.maxResponseBytes,
     });
     if (res.statusCode !== 200) throw new Errors.HttpError(res.statusCode, res.statusMessage, '');
     const { pack } = parseUploadPackResponse(res.body);
-    return readPack(pack, { get: (id) => state.objects.get(id) });
+    try {
+      return await readPack(pack, this.limits, { get: (id) => state.objects.get(id) }, signal);
+    } catch (err) {
+      if (!(err instanceof SourceError) || err.reason !== Reason.FetchTooLarge) throw err;
+      throw new SourceError(err.reason, `fetching ${this.url}: ${err.message}`, { cause: err });
+    }
   }
 
   private toSourceError(err: unknown, ref: string | undefined, timedOutAfter: number | undefined): SourceError {
@@ -202,6 +304,20 @@ export class RemoteSource implements Source {
         retryable: true,
         ...cause,
       });
+    }
+    if (err instanceof ResponseTooLarge) {
+      return new SourceError(
+        Reason.FetchTooLarge,
+        `fetching ${this.url}: the response from ${err.url} is over the limit of ${formatBytes(err.limit)} (${limitVariables.maxResponseBytes})`,
+        cause,
+      );
+    }
+    if (err instanceof ObjectTooLarge) {
+      return new SourceError(
+        Reason.FetchTooLarge,
+        `fetching ${this.url}: object ${err.oid} is over the limit of ${formatBytes(err.limit)} per object (${limitVariables.maxObjectBytes})`,
+        cause,
+      );
     }
     if (err instanceof TransportError) {
       return new SourceError(Reason.FetchFailed, `fetching ${this.url}: ${err.message}`, { retryable: true, ...cause });
@@ -238,17 +354,17 @@ export class RemoteSource implements Source {
     return new SourceError(Reason.FetchFailed, `fetching ${this.url}: ${message}`, { retryable: true, ...cause });
   }
 
-  private objects(): ReadonlyMap<string, GitObject> {
+  private objects(): ReadonlyMap<string, StoredObject> {
     return (this.state ?? loadCache(this.key, this.options.cacheDir)).objects;
   }
 
   async isAncestor(ancestor: string, descendant: string, signal?: AbortSignal): Promise<boolean | undefined> {
-    return isAncestorIn(mapReader(this.objects()), ancestor, descendant, signal);
+    return isAncestorIn(storeReader(this.objects(), this.limits), ancestor, descendant, signal);
   }
 
   async readSignature(sha: string): Promise<{ signature?: string; payload: string }> {
     const obj = this.objects().get(sha);
-    if (obj?.type !== 'commit') {
+    if (obj?.type !== 'commit' || !('data' in obj)) {
       throw new SourceError(Reason.RefNotFound, `commit ${sha} has not been fetched from ${this.url}`);
     }
     return splitSignature(obj.data);

@@ -5,11 +5,25 @@
 import { Reason, SourceError } from '../errors.ts';
 import type { CommitInfo } from '../model.ts';
 import type { RepoSnapshot, TreeEntry } from '../ports.ts';
+import { ObjectTooLarge, objectTooLargeError } from './limits.ts';
 import { type GitObject, type ParsedCommit, parseCommit, parseTree } from './objects.ts';
 
-/** Reads objects by id; undefined when the object is not available (a shallow boundary, a missing object). */
+/**
+ * Reads objects by id; undefined when the object is not available (a shallow boundary, a missing object). Throws
+ * ObjectTooLarge for an object over the per-object limit.
+ */
 export interface AsyncObjectReader {
   read(oid: string): Promise<GitObject | undefined>;
+}
+
+/** Reads `oid`, turning an object over the size limit into `FetchTooLarge` naming `path`. */
+async function readAt(reader: AsyncObjectReader, oid: string, path: string): Promise<GitObject | undefined> {
+  try {
+    return await reader.read(oid);
+  } catch (err) {
+    if (err instanceof ObjectTooLarge) throw objectTooLargeError(path, err);
+    throw err;
+  }
 }
 
 export async function readCommit(reader: AsyncObjectReader, oid: string): Promise<ParsedCommit | undefined> {
@@ -33,7 +47,7 @@ export function commitInfo(oid: string, commit: ParsedCommit, url: string | unde
 export async function listTree(reader: AsyncObjectReader, treeOid: string): Promise<TreeEntry[]> {
   const out: TreeEntry[] = [];
   const walk = async (oid: string, prefix: string): Promise<void> => {
-    const obj = await reader.read(oid);
+    const obj = await readAt(reader, oid, prefix || '/');
     if (obj?.type !== 'tree') {
       throw new SourceError(Reason.FetchFailed, `tree ${oid} of ${prefix || '/'} is missing from the object store`, {
         retryable: true,
@@ -79,7 +93,7 @@ export function makeSnapshot(init: SnapshotInit): RepoSnapshot {
           file: path,
         });
       }
-      const obj = await init.reader.read(entry.oid);
+      const obj = await readAt(init.reader, entry.oid, entry.path);
       if (obj?.type !== 'blob') {
         throw new SourceError(Reason.FetchFailed, `blob ${entry.oid} of ${path} is missing from the object store`, {
           file: path,

@@ -16,6 +16,8 @@ export interface RequestRecord {
   readonly bytesSent: number;
   /** Request body bytes received (as sent on the wire, compressed or not). */
   readonly bytesReceived: number;
+  /** Whether the request carried an Authorization header (whatever its value). */
+  readonly authorization: boolean;
 }
 
 /** A fault applied to the next matching requests. */
@@ -24,7 +26,10 @@ export type Fault =
   /** Never answers (until the client gives up or the server closes). */
   | { readonly kind: 'stall' }
   /** Sends the backend's headers and only the first `afterBytes` bytes of its body, then ends the response. */
-  | { readonly kind: 'truncate'; readonly afterBytes: number };
+  | { readonly kind: 'truncate'; readonly afterBytes: number }
+  /** Answers 302 with this Location (before any authentication), as a forge does for a moved repository; never to
+   * a request for the Location itself. */
+  | { readonly kind: 'redirect'; readonly location: string };
 
 export interface FaultRule {
   readonly fault: Fault;
@@ -61,13 +66,20 @@ export async function startGitServer(options: GitServerOptions): Promise<GitServ
   const faults: { rule: FaultRule; left: number }[] = [];
   const open = new Set<ServerResponse>();
 
-  const takeFault = (path: string): Fault | undefined => {
+  /** The next fault for `path`: a redirect (checked before authentication) or any other kind (after it). */
+  const takeFault = (path: string, redirect: boolean): Fault | undefined => {
     const kind = path.includes('/info/refs')
       ? 'info-refs'
       : path.endsWith('/git-upload-pack')
         ? 'upload-pack'
         : 'other';
-    const entry = faults.find((f) => (f.rule.on ?? 'any') === 'any' || f.rule.on === kind);
+    const entry = faults.find(
+      (f) =>
+        (f.rule.fault.kind === 'redirect') === redirect &&
+        ((f.rule.on ?? 'any') === 'any' || f.rule.on === kind) &&
+        // A redirect never applies to the request it points to.
+        !(f.rule.fault.kind === 'redirect' && new URL(f.rule.fault.location).pathname === path),
+    );
     if (!entry) return undefined;
     entry.left -= 1;
     if (entry.left <= 0) faults.splice(faults.indexOf(entry), 1);
@@ -81,8 +93,23 @@ export async function startGitServer(options: GitServerOptions): Promise<GitServ
     let bytesSent = 0;
     let bytesReceived = 0;
     const log = (status: number) =>
-      requests.push({ method: req.method ?? 'GET', path: url.pathname + url.search, status, bytesSent, bytesReceived });
+      requests.push({
+        method: req.method ?? 'GET',
+        path: url.pathname + url.search,
+        status,
+        bytesSent,
+        bytesReceived,
+        authorization: req.headers.authorization !== undefined,
+      });
 
+    const redirect = takeFault(url.pathname, true);
+    if (redirect?.kind === 'redirect') {
+      req.resume();
+      res.writeHead(302, { Location: redirect.location, 'Content-Type': 'text/plain' });
+      res.end('moved\n');
+      log(302);
+      return;
+    }
     if (options.auth && !authorized(req, options.auth)) {
       req.resume();
       res.writeHead(401, { 'WWW-Authenticate': 'Basic realm="git"', 'Content-Type': 'text/plain' });
@@ -90,7 +117,7 @@ export async function startGitServer(options: GitServerOptions): Promise<GitServ
       log(401);
       return;
     }
-    const fault = takeFault(url.pathname);
+    const fault = takeFault(url.pathname, false);
     if (fault?.kind === 'status') {
       req.resume();
       res.writeHead(fault.status, { 'Content-Type': 'text/plain' });

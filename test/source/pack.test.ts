@@ -4,6 +4,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Reason } from '../../shared/errors.ts';
 import { clearMemoryCache, openSource } from '../../shared/source/index.ts';
+import { sourceLimits } from '../../shared/source/limits.ts';
+import { loadObject } from '../../shared/source/objects.ts';
 import { PackError, readPack } from '../../shared/source/pack.ts';
 import {
   catFileBatch,
@@ -62,27 +64,31 @@ afterAll(async () => {
 });
 
 describe('readPack', () => {
+  const limits = sourceLimits();
   it.each([
     ['OFS_DELTA', ['--delta-base-offset']],
     ['REF_DELTA', []],
-  ])('reads every object of a full-history pack with %s chains exactly as git cat-file does', (_kind, args) => {
+  ])('reads every object of a full-history pack with %s chains exactly as git cat-file does', async (_kind, args) => {
     const pack = packOf(work, args);
     expect(deltaCount(pack)).toBeGreaterThan(100);
 
-    const objects = readPack(pack);
+    const { objects } = await readPack(pack, limits);
 
     const expected = catFileBatch(genv, work, allObjectIds(work));
     expect(objects.size).toBe(expected.size);
-    for (const [oid, data] of expected) expect(objects.get(oid)?.data.equals(data), oid).toBe(true);
+    for (const [oid, data] of expected) {
+      const stored = objects.get(oid);
+      expect(stored && loadObject(oid, stored, limits.maxObjectBytes).data.equals(data), oid).toBe(true);
+    }
   });
 
-  it('rejects a truncated pack and a thin pack whose bases are not available', () => {
+  it('rejects a truncated pack and a thin pack whose bases are not available', async () => {
     const pack = packOf(work, ['--delta-base-offset']);
-    expect(() => readPack(pack.subarray(0, pack.length - 100))).toThrow(PackError);
+    await expect(readPack(pack.subarray(0, pack.length - 100), limits)).rejects.toThrow(PackError);
 
     const head = gitText(genv, work, ['rev-parse', 'HEAD']);
     const thin = git(genv, work, ['pack-objects', '--stdout', '--revs', '--thin'], `${head}\n^${head}~1\n`);
-    expect(() => readPack(thin)).toThrow(PackError);
+    await expect(readPack(thin, limits)).rejects.toThrow(PackError);
   });
 });
 
