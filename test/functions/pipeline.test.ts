@@ -216,11 +216,16 @@ describe('the deployed loop: sync → apply → drift → notify handlers', () =
 
   it('treats a redelivered apply message as done: no second change set', async () => {
     const before = cfn.calls.filter((c) => c.startsWith('CreateChangeSet')).length;
-    const rendered = (await deps.state.getStack('dev/queue'))?.state.lastApplied?.hash as string;
+    const applied = (await deps.state.getStack('dev/queue'))?.state.lastApplied;
     const message = {
       source: 'lambda-gitops',
       'detail-type': 'Apply Requested',
-      detail: { key: 'dev/queue', renderedHash: rendered },
+      detail: {
+        key: 'dev/queue',
+        renderedHash: applied?.hash,
+        revision: applied?.revision,
+        received: applied?.received,
+      },
     };
     const result = await applyHandler(sqsEvent(record(JSON.stringify(message), 'dev/queue', 2)));
     expect(result.batchItemFailures).toEqual([]);
