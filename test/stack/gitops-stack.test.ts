@@ -185,6 +185,7 @@ describe('bus, routes and schedules', () => {
           'Drift Detected',
           'Drift Resolved',
           'Health Restored',
+          'Sync Skipped',
         ]),
       },
       Targets: [Match.objectLike({ Arn: { 'Fn::GetAtt': [Match.stringLikeRegexp('^GitOpsNotifyFunction'), 'Arn'] } })],
