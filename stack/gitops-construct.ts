@@ -350,6 +350,13 @@ export class GitOps extends Construct {
           noncurrentVersionExpiration: Duration.days(90),
           abortIncompleteMultipartUploadAfter: Duration.days(7),
         },
+        {
+          // The webhook's delivery ledger (ids and body digests, 24 h each, expiry checked on read): removed after.
+          id: 'webhook-deliveries',
+          prefix: `${config.statePrefix}webhook/deliveries/`,
+          expiration: Duration.days(2),
+          noncurrentVersionExpiration: Duration.days(1),
+        },
       ],
     });
 
@@ -489,6 +496,8 @@ export class GitOps extends Construct {
 
     const webhook = fn('webhook', {
       [FunctionEnv.busName]: this.bus.eventBusName,
+      // The delivery ledger (replay protection) lives in the state bucket under webhook/deliveries/.
+      ...state,
       [FunctionEnv.secretsPrefix]: config.secretsPrefix,
       [FunctionEnv.repositories]: repositoriesJson,
     });
@@ -583,6 +592,20 @@ export class GitOps extends Construct {
     this.grantState(apply, config.statePrefix);
     this.grantState(drift, config.statePrefix);
     this.grantState(notify, `${config.statePrefix}notify/`);
+    // The webhook's delivery ledger: create, read and release its own records; nothing else of the bucket.
+    const deliveries = this.stateBucket.arnForObjects(`${config.statePrefix}webhook/deliveries/*`);
+    webhook.addToRolePolicy(
+      new iam.PolicyStatement({
+        actions: ['s3:GetObject', 's3:PutObject', 's3:DeleteObject'],
+        resources: [deliveries],
+      }),
+    );
+    this.acknowledgeResource(
+      webhook.role!,
+      deliveries,
+      'Ledger keys are digests of delivery ids and signed bodies, known only when a delivery arrives; access is ' +
+        'limited to the webhook/deliveries/ prefix of the state bucket.',
+    );
     this.applyQueue.grantSendMessages(sync);
     this.alertsTopic.grantPublish(notify);
     Validations.of(notify.role!).acknowledge({
