@@ -7,7 +7,7 @@ import { RemoteSource } from './remote.ts';
 export { clearMemoryCache } from './cache.ts';
 export { commitUrl } from './commit-url.ts';
 export { LocalSource } from './local.ts';
-export type { SourceOptions } from './options.ts';
+export { historyDepthFrom, type SourceOptions } from './options.ts';
 export { RemoteSource } from './remote.ts';
 
 /** `repo` is an http(s) URL (read with RemoteSource) or a local path (read with LocalSource). */
