@@ -268,7 +268,7 @@ export class RemoteSource implements Source {
     const max = Math.max(1, Math.floor(this.options.maxHistoryDepth ?? DEFAULT_HISTORY_DEPTH));
     for (const depth of deepeningSteps(max)) {
       if (answer !== undefined) return answer;
-      if (!(await this.deepen(descendant, depth, signal))) return undefined;
+      if (!(await this.deepen(descendant, depth, max, signal))) return undefined;
       answer = await isAncestorIn(reader, ancestor, descendant, signal);
     }
     return answer;
@@ -278,7 +278,7 @@ export class RemoteSource implements Source {
    * Fetches `oid` with `depth` commits of history and keeps the commits. False when nothing could be fetched (the
    * server does not give that commit, the network failed): ancestry then stays unknown rather than failing a sync.
    */
-  private async deepen(oid: string, depth: number, signal?: AbortSignal): Promise<boolean> {
+  private async deepen(oid: string, depth: number, max: number, signal?: AbortSignal): Promise<boolean> {
     const timeout = AbortSignal.timeout(this.options.timeoutMs ?? 60_000);
     const bounded = signal ? AbortSignal.any([signal, timeout]) : timeout;
     return withLock(this.key, async () => {
@@ -310,7 +310,7 @@ export class RemoteSource implements Source {
         const { pack } = parseUploadPackResponse(res.body);
         const objects = readPack(pack, { get: (id) => known.get(id) ?? this.history.get(id) });
         // Bounded memory: a source that walked many unrelated histories starts again.
-        if (this.history.size > 10 * depth) this.history.clear();
+        if (this.history.size > 4 * max) this.history.clear();
         let added = 0;
         for (const [id, obj] of objects) {
           if (obj.type !== 'commit' || this.history.has(id)) continue;
