@@ -64,6 +64,8 @@ export function applyRequestFrom(body: string): ApplyStackRequest {
   return {
     key: d.key,
     renderedHash: d.renderedHash,
+    ...(typeof d.revision === 'string' && d.revision ? { revision: d.revision } : {}),
+    ...(typeof d.received === 'number' && Number.isSafeInteger(d.received) ? { received: d.received } : {}),
     ...(d.dependencies && typeof d.dependencies === 'object'
       ? { dependencies: d.dependencies as Record<string, string> }
       : {}),

@@ -99,9 +99,11 @@ async function syncRecord(d: SyncHandlerDeps, record: SQSRecord, context?: Conte
         'detail-type': DetailType.ApplyRequested,
         detail: { ...apply, repo: request.repository.url, branch: request.ref },
       };
-      // Same stack, same rendered hash, same approval: one apply, however often the push is redelivered.
+      // Same stack, same rendered hash at the same commit, same approval: one apply, however often the push is
+      // redelivered. The commit is part of it: a revert renders an earlier hash again and must not be taken for a
+      // duplicate of that earlier apply inside SQS's five-minute deduplication window.
       const dedupeId = createHash('sha256')
-        .update(`${apply.key}\n${apply.renderedHash}\n${apply.approve ? 'approve' : ''}`)
+        .update(`${apply.key}\n${apply.renderedHash}\n${apply.revision ?? ''}\n${apply.approve ? 'approve' : ''}`)
         .digest('hex');
       await d.sendApply(message, apply.key, dedupeId);
     }

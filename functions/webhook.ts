@@ -6,15 +6,17 @@
  * Kept small on purpose (no engine, no CloudFormation client): it must answer GitHub within 10 s from a cold start.
  */
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
+import { S3Client } from '@aws-sdk/client-s3';
 import { SSMClient } from '@aws-sdk/client-ssm';
 import type { LambdaFunctionURLEvent } from 'aws-lambda';
+import { S3DeliveryLedger } from '../shared/adapters/aws/delivery-ledger-s3.ts';
 import { EventBridgeSink } from '../shared/adapters/aws/events-eventbridge.ts';
 import { SsmSecrets } from '../shared/adapters/aws/secrets-ssm.ts';
 import { systemClock } from '../shared/clock.ts';
 import { DetailType } from '../shared/events/catalog.ts';
 import { emit } from '../shared/events/publish.ts';
 import type { EventSink, Logger, Secrets } from '../shared/ports.ts';
-import { DeliveryDedupe } from '../shared/webhook/dedupe.ts';
+import type { DeliveryLedger } from '../shared/webhook/dedupe.ts';
 import { handleWebhook } from '../shared/webhook/handle.ts';
 import type { Push } from '../shared/webhook/types.ts';
 import { type FunctionConfig, findRepository, readConfig } from './lib/config.ts';
@@ -25,8 +27,11 @@ export interface WebhookHandlerDeps {
   readonly secrets: Secrets;
   readonly events: EventSink;
   readonly logger: Logger;
-  /** Remembers delivery ids for the life of the container (the sync queue's deduplication covers the rest). */
-  readonly dedupe: DeliveryDedupe;
+  /**
+   * Deliveries seen, by delivery id and by the digest of the signed body, in the state bucket: a replay of a captured
+   * body under a new id is caught whichever container it reaches.
+   */
+  readonly dedupe: DeliveryLedger;
 }
 
 /** The Function URL answer: always a small JSON body, never anything of the request. */
@@ -37,7 +42,7 @@ export interface WebhookResult {
 }
 
 export function webhookDepsFromEnv(env: NodeJS.ProcessEnv = process.env): WebhookHandlerDeps {
-  const config = readConfig(env, ['busName', 'secretsPrefix']);
+  const config = readConfig(env, ['busName', 'secretsPrefix', 'stateBucket']);
   return {
     config,
     secrets: new SsmSecrets({ prefix: config.secretsPrefix, client: new SSMClient({ region: config.region }) }),
@@ -46,7 +51,12 @@ export function webhookDepsFromEnv(env: NodeJS.ProcessEnv = process.env): Webhoo
       client: new EventBridgeClient({ region: config.region }),
     }),
     logger: functionLogger('webhook').logger,
-    dedupe: new DeliveryDedupe({ max: 5_000, ttlMs: 3_600_000, clock: systemClock }),
+    dedupe: new S3DeliveryLedger({
+      bucket: config.bucket,
+      prefix: config.statePrefix,
+      client: new S3Client({ region: config.region }),
+      clock: systemClock,
+    }),
   };
 }
 

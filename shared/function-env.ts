@@ -124,6 +124,8 @@ export const NOTIFY_DETAIL_TYPES: readonly DetailType[] = [
   DetailType.DriftResolved,
   DetailType.HealthDegraded,
   DetailType.HealthRestored,
+  // A push that was not applied: someone must look, as for a failure (and its commit status says so).
+  DetailType.SyncSkipped,
 ];
 
 /**

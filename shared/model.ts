@@ -10,7 +10,7 @@ export interface CommitInfo {
   readonly author?: string;
   readonly message?: string;
   readonly url?: string;
-  /** Committer time, ISO 8601. Used to order commits when their ancestry cannot be walked. */
+  /** Committer time, ISO 8601, as the commit claims it: shown, never used to order commits. */
   readonly committedAt?: string;
 }
 
@@ -207,6 +207,11 @@ export interface AppliedRecord {
   readonly stackId?: string;
   readonly outputs: Readonly<Record<string, string>>;
   readonly changes: ChangeSummary;
+  /**
+   * When the installation received the sync that produced this apply (ms since the epoch, strictly increasing per
+   * installation process): the apply side's newest-wins order, stamped by the installation, never by the commit.
+   */
+  readonly received?: number;
 }
 
 export interface AttemptRecord {

@@ -64,7 +64,10 @@ export interface StoredStackState {
   readonly version: string;
 }
 
-/** The rendered artifact, stored once under the hash of its content. */
+/**
+ * The rendered artifact, stored once per content hash and revision. Two commits can render the same content (a revert
+ * brings back an earlier template): each keeps its own artifact, so what is applied names the commit that asked.
+ */
 export interface RenderedArtifact {
   readonly hash: string;
   readonly rendered: RenderedStack;
@@ -79,9 +82,16 @@ export interface StateStore {
    */
   putStack(state: StackState, options?: { readonly ifVersion?: string | null }): Promise<string>;
   deleteStack(key: StackKey): Promise<void>;
-  /** Stores a rendered stack under its hash (idempotent; the content never changes for a hash). */
+  /**
+   * Stores a rendered stack under its hash and its revision (`rendered.revision`); idempotent, an artifact never
+   * changes once written.
+   */
   putRendered(artifact: RenderedArtifact): Promise<void>;
-  getRendered(hash: string): Promise<RenderedArtifact | undefined>;
+  /**
+   * The artifact rendered at `revision` with this hash. Without a revision (a request from before artifacts were kept
+   * per revision), the one stored under the hash alone.
+   */
+  getRendered(hash: string, revision?: string): Promise<RenderedArtifact | undefined>;
   appendHistory(record: HistoryRecord): Promise<void>;
   /** The newest first. */
   listHistory(key: StackKey, limit?: number): Promise<readonly HistoryRecord[]>;

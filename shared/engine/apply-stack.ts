@@ -11,6 +11,13 @@ import { attempt, historyRecord, stackDetail, stateFor } from './record.ts';
 export interface ApplyStackRequest {
   readonly key: StackKey;
   readonly renderedHash: string;
+  /**
+   * The commit this request was rendered at. Two commits can render the same hash (a revert): the artifact of this
+   * commit is applied and recorded, not the one that first produced the content. Absent only in requests from before.
+   */
+  readonly revision?: string;
+  /** The installation's receive stamp of the sync that made this request (newest wins on the apply side). */
+  readonly received?: number;
   /** Dependencies and the hash each must have been applied with. */
   readonly dependencies?: Readonly<Record<StackKey, string>>;
   /** Apply even when the environment's policy is manual (`--approve`, a Sync Requested naming the stack). */
@@ -46,11 +53,11 @@ type ApplyDeps = Omit<EngineDeps, 'source' | 'drift' | 'defaultRegion'> & {
  * and returned.
  */
 export async function applyStack(deps: ApplyDeps, request: ApplyStackRequest): Promise<ApplyStackResult> {
-  const artifact = await deps.state.getRendered(request.renderedHash);
+  const artifact = await deps.state.getRendered(request.renderedHash, request.revision);
   if (!artifact) {
     throw new StateError(
       Reason.StateUnavailable,
-      `rendered stack ${request.renderedHash.slice(0, 12)} for ${request.key} is not in the state store`,
+      `rendered stack ${request.renderedHash.slice(0, 12)}${request.revision ? ` at ${request.revision.slice(0, 7)}` : ''} for ${request.key} is not in the state store`,
     );
   }
   const rendered = artifact.rendered;
@@ -59,13 +66,18 @@ export async function applyStack(deps: ApplyDeps, request: ApplyStackRequest): P
   const previous = stored?.state;
   const applied = previous?.lastApplied;
 
-  // 1. Newest wins: an older commit arriving late never rolls a stack back.
+  // 1. Newest wins: a request from an older sync arriving late never rolls a stack back.
   if (
     applied &&
     applied.hash !== rendered.hash &&
-    (await isSuperseded(rendered.commit, applied.commit, deps.source, request.signal))
+    (await isSuperseded(
+      { commit: rendered.commit, ...(request.received !== undefined ? { received: request.received } : {}) },
+      applied,
+      deps.source,
+      request.signal,
+    ))
   ) {
-    const message = `${rendered.stack} (${rendered.environment}): ${rendered.revision.slice(0, 7)} is older than the applied ${applied.revision.slice(0, 7)}, not applied`;
+    const message = `${rendered.stack} (${rendered.environment}): ${rendered.revision.slice(0, 7)} was received before the applied ${applied.revision.slice(0, 7)}, not applied`;
     await deps.state.appendHistory(
       historyRecord(rendered, startedAt, startedAt, 'Skipped', Reason.Superseded, message),
     );
@@ -122,7 +134,9 @@ export async function applyStack(deps: ApplyDeps, request: ApplyStackRequest): P
   try {
     // 4. Dependencies applied at the expected hash; their outputs feed this stack's parameters.
     const resolved = await withDependencyOutputs(deps, rendered, request.dependencies ?? {});
-    const previousRendered = applied ? (await deps.state.getRendered(applied.hash))?.rendered : undefined;
+    const previousRendered = applied
+      ? (await deps.state.getRendered(applied.hash, applied.revision))?.rendered
+      : undefined;
     // 5. The change itself.
     result = await deps.applier.apply({
       rendered: resolved,
@@ -157,6 +171,7 @@ export async function applyStack(deps: ApplyDeps, request: ApplyStackRequest): P
       changes: result.changes,
       ...(result.changeSetId ? { changeSetId: result.changeSetId } : {}),
       ...(result.stackId ? { stackId: result.stackId } : {}),
+      ...(request.received !== undefined ? { received: request.received } : {}),
     };
     const message =
       result.status === 'NoChanges'

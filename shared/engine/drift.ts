@@ -90,6 +90,8 @@ export async function checkDrift(deps: EngineDeps, options: DriftOptions): Promi
           const healedResult = await applyStack(deps, {
             key: state.key,
             renderedHash: state.lastApplied.hash,
+            revision: state.lastApplied.revision,
+            ...(state.lastApplied.received !== undefined ? { received: state.lastApplied.received } : {}),
             revertDrift: true,
             approve: true,
             finalAttempt: true,

@@ -2,7 +2,7 @@ import { type GitOpsError, toGitOpsError } from '../errors.ts';
 import type { RenderedStack, StackKey, StackState } from '../model.ts';
 import type { PreviewResult, RepoSnapshot } from '../ports.ts';
 import type { EngineDeps, Selection } from './deps.ts';
-import { isSuperseded } from './newest-wins.ts';
+import { isAncestorOfApplied } from './newest-wins.ts';
 import { type Prepared, prepare } from './prepare.ts';
 
 /**
@@ -133,18 +133,20 @@ async function planRendered(
   if (applied?.hash === rendered.hash) {
     return { ...base, action: 'noop', message: 'rendered stack equals the applied one' };
   }
-  if (applied && (await isSuperseded(rendered.commit, applied.commit, deps.source, signal))) {
+  if (applied && (await isAncestorOfApplied(rendered.commit, applied.commit, deps.source, signal))) {
     return {
       ...base,
       action: 'superseded',
-      message: `${rendered.revision.slice(0, 7)} is older than the applied ${applied.revision.slice(0, 7)}: not applied (newest wins)`,
+      message: `${rendered.revision.slice(0, 7)} is an ancestor of the applied ${applied.revision.slice(0, 7)}: not applied (newest wins)`,
     };
   }
   const action = applied ? 'update' : 'create';
   const message = applied ? `update to ${rendered.revision.slice(0, 7)}` : `create at ${rendered.revision.slice(0, 7)}`;
   if (selection.preview === false) return { ...base, action, message };
   try {
-    const previousRendered = applied ? (await deps.state.getRendered(applied.hash))?.rendered : undefined;
+    const previousRendered = applied
+      ? (await deps.state.getRendered(applied.hash, applied.revision))?.rendered
+      : undefined;
     const preview = await deps.applier.preview({
       rendered,
       ...(previousRendered ? { previous: previousRendered } : {}),

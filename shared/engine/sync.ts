@@ -5,6 +5,7 @@ import type { RenderedStack, StackKey, StackState } from '../model.ts';
 import { type ApplyStackRequest, type ApplyStackResult, applyStack } from './apply-stack.ts';
 import { RevisionAuthorizer, type RevisionRequest } from './approval.ts';
 import type { EngineDeps, Selection } from './deps.ts';
+import { receiveStamp } from './newest-wins.ts';
 import { dependencyOrder } from './order.ts';
 import { computePlan, type Plan, type PlanEntry } from './plan.ts';
 import { attempt, historyRecord, stackDetail, stateDetail } from './record.ts';
@@ -37,6 +38,8 @@ export async function requestApplies(
   deps: EngineDeps,
   options: SyncOptions,
 ): Promise<{ plan: Plan; requests: ApplyStackRequest[]; failed: StackKey[] }> {
+  // Stamped before the branch is read: the order of syncs as the installation received them.
+  const startedAt = deps.clock.now();
   let plan: Plan;
   try {
     plan = await computePlan(deps, options);
@@ -78,6 +81,10 @@ export async function requestApplies(
     toApply.map((e) => e.key),
     (key) => byKey.get(key)?.rendered?.dependsOn ?? [],
   );
+  const received = receiveStamp(
+    startedAt,
+    [...plan.prepared.states.values()].map((s) => s.lastApplied?.received),
+  );
   const requests: ApplyStackRequest[] = [];
   for (const key of order) {
     const rendered = byKey.get(key)?.rendered as RenderedStack;
@@ -90,6 +97,8 @@ export async function requestApplies(
     const request: ApplyStackRequest = {
       key,
       renderedHash: rendered.hash,
+      revision: rendered.revision,
+      received,
       dependencies,
       ...(options.approve ? { approve: true } : {}),
     };
@@ -100,7 +109,7 @@ export async function requestApplies(
       message: `${rendered.stack} (${rendered.environment}): apply ${rendered.revision.slice(0, 7)}`,
       renderedHash: rendered.hash,
       ...(byKey.get(key)?.preview ? { changes: byKey.get(key)?.preview?.changes } : {}),
-      data: { dependencies, ...(options.approve ? { approve: true } : {}) },
+      data: { dependencies, received, ...(options.approve ? { approve: true } : {}) },
     });
   }
   return { plan, requests, failed };

@@ -71,7 +71,8 @@ export const defaultSeverity: Readonly<Record<DetailType, Severity>> = {
   'Plan Ready': 'info',
   'Sync Succeeded': 'info',
   'Sync Failed': 'error',
-  'Sync Skipped': 'info',
+  // A commit that was not applied (a late older one, or a push nobody expected to be skipped) alerts like a failure.
+  'Sync Skipped': 'error',
   'Stack Pruned': 'warning',
   'Out Of Sync': 'warning',
   'Drift Detected': 'warning',

@@ -70,6 +70,8 @@ export function advice(event: GitOpsEvent): string | undefined {
       return 'Check the git token or the role lambda-gitops assumes.';
     case 'ApprovalRequired':
       return 'Approve the plan with `gitops sync --approve` once it looks right.';
+    case 'Superseded':
+      return `A newer revision is applied to ${stackName}; this one was not. If it should be, push it on top of the branch (a revert is a new commit) and it applies.`;
   }
   switch (event.detailType) {
     case 'Drift Detected':

@@ -19,7 +19,7 @@ import type { EngineDeps } from '../engine/deps.ts';
 import { ConfigError, Reason } from '../errors.ts';
 import { DEFAULT_STACK_NAME_PREFIX, type RenderedStack } from '../model.ts';
 import type { Applier, Clock, Logger, Secrets, Source } from '../ports.ts';
-import { openSource } from '../source/index.ts';
+import { historyDepthFrom, openSource } from '../source/index.ts';
 
 export interface AwsSettings {
   /** The state bucket (`state/`, `history/`, `rendered/`, large templates under `templates/`). */
@@ -121,6 +121,7 @@ export function awsDeps(settings: AwsSettings, repo: string, source?: Source): E
       openSource(repo, {
         cacheDir: settings.cacheDir,
         token: () => ports.secrets.get('git-token'),
+        ...withHistoryDepth(historyDepthFrom(process.env)),
       }),
   };
 }
@@ -140,3 +141,6 @@ export function withDefaultServiceRole(role: string | undefined, applier: Applie
     ...(applier.health ? { health: (rendered, signal) => applier.health!(withRole(rendered), signal) } : {}),
   };
 }
+
+/** The history bound for ordering commits of a remote repository, when `GITOPS_HISTORY_DEPTH` sets one. */
+const withHistoryDepth = (depth: number | undefined) => (depth === undefined ? {} : { maxHistoryDepth: depth });

@@ -14,7 +14,7 @@ import { systemClock } from '../clock.ts';
 import type { EngineDeps } from '../engine/deps.ts';
 import { ConfigError, Reason } from '../errors.ts';
 import type { EventSink, Logger, Secrets } from '../ports.ts';
-import { openSource } from '../source/index.ts';
+import { historyDepthFrom, openSource } from '../source/index.ts';
 import { terminalWriter } from '../terminal-text.ts';
 
 export interface LocalDepsOptions {
@@ -61,6 +61,7 @@ export function localDeps(options: LocalDepsOptions): EngineDeps & { secrets: Se
     source: openSource(options.repo, {
       cacheDir: cacheDirFor(options.repo),
       token: () => secrets.get('git-token'),
+      ...withHistoryDepth(historyDepthFrom(process.env)),
     }),
     state,
     // The applier reads earlier rendered stacks from the store, so termination protection holds across processes.
@@ -91,3 +92,6 @@ export function cacheDirFor(repo: string): string {
   const base = process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache');
   return join(base, 'lambda-gitops', createHash('sha256').update(repo).digest('hex').slice(0, 16));
 }
+
+/** The history bound for ordering commits of a remote repository, when `GITOPS_HISTORY_DEPTH` sets one. */
+const withHistoryDepth = (depth: number | undefined) => (depth === undefined ? {} : { maxHistoryDepth: depth });

@@ -8,7 +8,7 @@ import { RemoteSource } from './remote.ts';
 export { clearMemoryCache } from './cache.ts';
 export { commitUrl } from './commit-url.ts';
 export { LocalSource } from './local.ts';
-export type { SourceOptions } from './options.ts';
+export { historyDepthFrom, type SourceOptions } from './options.ts';
 export { RemoteSource } from './remote.ts';
 
 /**

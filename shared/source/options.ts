@@ -17,4 +17,22 @@ export interface SourceOptions {
   readonly timeoutMs?: number;
   /** Size limits of a fetch (each also settable in the environment; see limits.ts). @default sized to memory */
   readonly limits?: Partial<SourceLimits>;
+  /**
+   * How many commits of history a remote source may fetch to tell which of two commits is the newer (a shallow fetch
+   * has none): it deepens step by step up to this many commits behind the one it walks from, then gives up and says
+   * "unknown", and the engine applies the branch head. `GITOPS_HISTORY_DEPTH` sets it for the CLI and the functions.
+   * @default 1000
+   */
+  readonly maxHistoryDepth?: number;
+}
+
+/**
+ * `GITOPS_HISTORY_DEPTH` as a history bound: a positive whole number, at most 100,000 commits; anything else is the
+ * default (undefined).
+ */
+export function historyDepthFrom(env: Readonly<Record<string, string | undefined>>): number | undefined {
+  const raw = env['GITOPS_HISTORY_DEPTH'];
+  if (raw === undefined || !/^\d{1,6}$/.test(raw.trim())) return undefined;
+  const depth = Number(raw.trim());
+  return depth >= 1 && depth <= 100_000 ? depth : undefined;
 }

@@ -1,23 +1,48 @@
 /**
- * Remembers delivery ids so a redelivered webhook does not start a second sync. In memory and bounded: a warm Lambda
- * container or a `gitops dev` process catches the common case (a forge retrying within minutes); the per-stack FIFO
- * queues and the "nothing changed" short-circuit make a duplicate that slips through harmless anyway.
+ * Remembers deliveries so that a redelivered webhook, or a captured signed body replayed under a new delivery id,
+ * does not start a second sync. A delivery is known by two keys: its delivery id, and the sha256 of its signed body.
+ * The id catches a forge's retry; the digest catches a replay, since anyone who captured a signed body can send it
+ * again with any delivery id header (the id is not covered by the signature, the body is).
+ *
+ * `DeliveryDedupe` keeps the keys in memory, bounded (`gitops dev`, tests); the webhook function keeps them in the
+ * state bucket (adapters/aws/delivery-ledger-s3.ts), so a replay that lands on another container is still caught.
  */
+import { createHash } from 'node:crypto';
 import type { Clock } from '../ports.ts';
 
+/** What a delivery is remembered by. */
+export interface DeliveryKeys {
+  /** The forge's delivery id (`X-GitHub-Delivery`, …). */
+  readonly id: string;
+  /** sha256 (hex) of the raw, signed body. */
+  readonly digest: string;
+}
+
+/** `new`: first time seen (now recorded); otherwise which key was already known. */
+export type Claim = 'new' | 'duplicate-id' | 'duplicate-body';
+
+export interface DeliveryLedger {
+  /** Records the delivery when neither its id nor its body digest was seen within the TTL. */
+  claim(keys: DeliveryKeys): Promise<Claim>;
+  /** Forgets it, so that a redelivery after a failed hand-off is accepted again. */
+  release(keys: DeliveryKeys): Promise<void>;
+}
+
+export const bodyDigest = (body: Uint8Array): string => createHash('sha256').update(body).digest('hex');
+
 export interface DeliveryDedupeOptions {
-  /** Ids kept at most; the oldest are forgotten first. @default 10_000 */
+  /** Keys kept at most; the oldest are forgotten first. @default 10_000 */
   readonly max?: number;
-  /** How long an id is remembered. @default 24 hours */
+  /** How long a key is remembered. @default 24 hours */
   readonly ttlMs?: number;
   readonly clock: Pick<Clock, 'now'>;
 }
 
-export class DeliveryDedupe {
+export class DeliveryDedupe implements DeliveryLedger {
   private readonly max: number;
   private readonly ttlMs: number;
   private readonly clock: Pick<Clock, 'now'>;
-  /** id → time first seen (ms); Map iteration order is insertion order, so the first entry is the oldest. */
+  /** key → time first seen (ms); Map iteration order is insertion order, so the first entry is the oldest. */
   private readonly seenAt = new Map<string, number>();
 
   constructor(options: DeliveryDedupeOptions) {
@@ -26,12 +51,28 @@ export class DeliveryDedupe {
     this.clock = options.clock;
   }
 
-  /** True when `id` was seen within the TTL; otherwise records it and answers false. */
-  seen(id: string): boolean {
+  async claim(keys: DeliveryKeys): Promise<Claim> {
+    const id = `id:${keys.id}`;
+    const body = `body:${keys.digest}`;
+    this.expire(this.clock.now().getTime());
+    if (this.seenAt.has(id)) return 'duplicate-id';
+    if (this.seenAt.has(body)) return 'duplicate-body';
+    this.seen(id);
+    this.seen(body);
+    return 'new';
+  }
+
+  async release(keys: DeliveryKeys): Promise<void> {
+    this.forget(`id:${keys.id}`);
+    this.forget(`body:${keys.digest}`);
+  }
+
+  /** True when `key` was seen within the TTL; otherwise records it and answers false. */
+  seen(key: string): boolean {
     const now = this.clock.now().getTime();
     this.expire(now);
-    if (this.seenAt.has(id)) return true;
-    this.seenAt.set(id, now);
+    if (this.seenAt.has(key)) return true;
+    this.seenAt.set(key, now);
     while (this.seenAt.size > this.max) {
       const oldest = this.seenAt.keys().next().value as string;
       this.seenAt.delete(oldest);
@@ -39,9 +80,9 @@ export class DeliveryDedupe {
     return false;
   }
 
-  /** Forgets `id`, so that a redelivery after a failed hand-off is accepted again. */
-  forget(id: string): void {
-    this.seenAt.delete(id);
+  /** Forgets `key`. */
+  forget(key: string): void {
+    this.seenAt.delete(key);
   }
 
   get size(): number {
@@ -49,9 +90,9 @@ export class DeliveryDedupe {
   }
 
   private expire(now: number): void {
-    for (const [id, at] of this.seenAt) {
+    for (const [key, at] of this.seenAt) {
       if (now - at < this.ttlMs) break;
-      this.seenAt.delete(id);
+      this.seenAt.delete(key);
     }
   }
 }

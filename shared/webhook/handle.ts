@@ -8,14 +8,14 @@
  *   401  signature missing or wrong          500  no secret configured on our side
  *   400  valid signature, unusable payload
  *   200  {"ignored": reason}  ping, tag push, branch deletion, other event types
- *   200  {"duplicate": id}    a delivery id already handled
+ *   200  {"duplicate": id}    a delivery id, or the very same signed body (a replay under a new id), already handled
  *   202  {"accepted": id}     after `onPush` resolved
  *   500  {"error": "Internal"} anything unexpected (logged, sanitized)
  */
 import { GitOpsError, Reason, WebhookError } from '../errors.ts';
 import type { Logger } from '../ports.ts';
 import { registerSecret } from '../sanitize.ts';
-import type { DeliveryDedupe } from './dedupe.ts';
+import { bodyDigest, type DeliveryLedger } from './dedupe.ts';
 import { parsePush } from './parse.ts';
 import type { Push, WebhookRequest } from './types.ts';
 import { requireSignatureHeader, verifyDelivery } from './verify.ts';
@@ -25,7 +25,8 @@ export const DEFAULT_MAX_BYTES = 1024 * 1024;
 export interface WebhookDeps {
   /** The shared secret; read per delivery so a rotated secret applies without a restart. */
   readonly secret: () => Promise<string | undefined>;
-  readonly dedupe: DeliveryDedupe;
+  /** Deliveries seen, by delivery id and by the digest of the signed body. */
+  readonly dedupe: DeliveryLedger;
   /** @default 1 MiB */
   readonly maxBytes?: number;
   /**
@@ -84,8 +85,27 @@ async function handle(req: WebhookRequest & { readonly method?: string }, deps: 
     deps.logger.info(`webhook ignored: ${delivery.reason}`, { provider, deliveryId: delivery.deliveryId });
     return answer(200, { ignored: delivery.reason });
   }
-  if (deps.dedupe.seen(delivery.deliveryId)) {
-    deps.logger.info('webhook duplicate delivery', { provider, deliveryId: delivery.deliveryId });
+  // Only after the signature held: an unsigned body never costs a write, and the digest is of what was signed.
+  const keys = { id: `${provider}:${delivery.deliveryId}`, digest: bodyDigest(req.body) };
+  let claim: Awaited<ReturnType<DeliveryLedger['claim']>>;
+  try {
+    claim = await deps.dedupe.claim(keys);
+  } catch (err) {
+    // Not recorded, not handed on: the forge retries a 503, and the retry is not taken for a duplicate.
+    deps.logger.error('webhook delivery could not be recorded', {
+      provider,
+      deliveryId: delivery.deliveryId,
+      error: err,
+    });
+    return answer(503, { error: 'Unavailable', message: 'internal error' });
+  }
+  if (claim !== 'new') {
+    deps.logger.info(
+      claim === 'duplicate-id'
+        ? 'webhook duplicate delivery'
+        : 'webhook duplicate body: a delivery with this signed body was already handled (a replay under a new id)',
+      { provider, deliveryId: delivery.deliveryId },
+    );
     return answer(200, { duplicate: delivery.deliveryId });
   }
   try {
@@ -96,7 +116,12 @@ async function handle(req: WebhookRequest & { readonly method?: string }, deps: 
     }
   } catch (err) {
     // Not handed on: let the forge's (or a person's) redelivery through instead of calling it a duplicate.
-    deps.dedupe.forget(delivery.deliveryId);
+    await deps.dedupe.release(keys).catch((releaseError: unknown) => {
+      deps.logger.warn('webhook delivery could not be forgotten; a redelivery may be answered as a duplicate', {
+        deliveryId: delivery.deliveryId,
+        error: releaseError,
+      });
+    });
     deps.logger.error('webhook push could not be handed on', {
       provider,
       deliveryId: delivery.deliveryId,

@@ -1,4 +1,11 @@
-export { DeliveryDedupe, type DeliveryDedupeOptions } from './dedupe.ts';
+export {
+  bodyDigest,
+  type Claim,
+  DeliveryDedupe,
+  type DeliveryDedupeOptions,
+  type DeliveryKeys,
+  type DeliveryLedger,
+} from './dedupe.ts';
 export { DEFAULT_MAX_BYTES, handleWebhook, type WebhookDeps, type WebhookResponse } from './handle.ts';
 export { deliveryIdOf, parsePush } from './parse.ts';
 export type { Provider, Push, PushDelivery, WebhookRequest } from './types.ts';

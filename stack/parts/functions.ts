@@ -107,6 +107,8 @@ export function createFunctions(
     'webhook',
     {
       [FunctionEnv.busName]: bus.eventBusName,
+      // The delivery ledger (replay protection) lives in the state bucket under webhook/deliveries/.
+      ...state,
       [FunctionEnv.secretsPrefix]: config.secretsPrefix,
       [FunctionEnv.repositories]: repositoriesJson,
     },

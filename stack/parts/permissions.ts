@@ -38,6 +38,20 @@ export function grantFunctionRights(functions: GitOpsFunctions, config: Validate
   grantStateAccess(targets.stateBucket, apply, config.statePrefix);
   grantStateAccess(targets.stateBucket, drift, config.statePrefix);
   grantStateAccess(targets.stateBucket, notify, `${config.statePrefix}notify/`);
+  // The webhook's delivery ledger: create, read and release its own records; nothing else of the bucket.
+  const deliveries = targets.stateBucket.arnForObjects(`${config.statePrefix}webhook/deliveries/*`);
+  webhook.addToRolePolicy(
+    new iam.PolicyStatement({
+      actions: ['s3:GetObject', 's3:PutObject', 's3:DeleteObject'],
+      resources: [deliveries],
+    }),
+  );
+  acknowledgeResource(
+    webhook.role!,
+    deliveries,
+    'Ledger keys are digests of delivery ids and signed bodies, known only when a delivery arrives; access is ' +
+      'limited to the webhook/deliveries/ prefix of the state bucket.',
+  );
   targets.applyQueue.grantSendMessages(sync);
   targets.alertsTopic.grantPublish(notify);
   Validations.of(notify.role!).acknowledge({

@@ -40,6 +40,13 @@ export function createStateBucket(scope: Construct, props: StateStoreProps): s3.
         noncurrentVersionExpiration: Duration.days(90),
         abortIncompleteMultipartUploadAfter: Duration.days(7),
       },
+      {
+        // The webhook's delivery ledger (ids and body digests, 24 h each, expiry checked on read): removed after.
+        id: 'webhook-deliveries',
+        prefix: `${props.statePrefix}webhook/deliveries/`,
+        expiration: Duration.days(2),
+        noncurrentVersionExpiration: Duration.days(1),
+      },
     ],
   });
 }

@@ -4,7 +4,7 @@ import { ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/clien
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { S3StateStore } from '../../shared/adapters/aws/state-s3.ts';
 import { StateError } from '../../shared/errors.ts';
-import { history, rendered, stackState } from './fixtures.ts';
+import { history, rendered, SHA, stackState } from './fixtures.ts';
 import { type S3TestServer, startS3 } from './s3-server.ts';
 
 let s3: S3TestServer;
@@ -159,16 +159,40 @@ describe('S3StateStore against s3rver', () => {
     });
   });
 
-  it('stores a rendered artifact once under rendered/<sha256>.json; a second put is accepted', async () => {
+  it('stores a rendered artifact once per hash and revision under rendered/<sha256>/<revision>.json', async () => {
     const st = store();
-    const artifact = { hash: 'c'.repeat(64), rendered: rendered({ hash: 'c'.repeat(64) }) };
+    const hash = 'c'.repeat(64);
+    const artifact = { hash, rendered: rendered({ hash }) };
+    // A revert renders the same content again at another commit: it gets its own artifact.
+    const revert = '4'.repeat(40);
+    const reverted = { hash, rendered: rendered({ hash, revision: revert, commit: { sha: revert } }) };
     await st.putRendered(artifact);
     await st.putRendered(artifact);
-    expect(s3.requests.filter((r) => r.includes(`t${n}/rendered/`) && r.startsWith('PUT'))).toHaveLength(2);
-    expect(await keys(`t${n}/`)).toEqual([`t${n}/rendered/${'c'.repeat(64)}.json`]);
-    expect(await st.getRendered('c'.repeat(64))).toEqual(artifact);
-    expect(await st.getRendered('d'.repeat(64))).toBeUndefined();
+    await st.putRendered(reverted);
+    expect(s3.requests.filter((r) => r.includes(`t${n}/rendered/`) && r.startsWith('PUT'))).toHaveLength(3);
+    expect(await keys(`t${n}/`)).toEqual(
+      [`t${n}/rendered/${hash}/${SHA}.json`, `t${n}/rendered/${hash}/${revert}.json`].sort(),
+    );
+    expect(await st.getRendered(hash, SHA)).toEqual(artifact);
+    expect(await st.getRendered(hash, revert)).toEqual(reverted);
+    expect(await st.getRendered(hash, '5'.repeat(40))).toBeUndefined();
+    expect(await st.getRendered('d'.repeat(64), SHA)).toBeUndefined();
     await expect(st.getRendered('../state/prod/web')).rejects.toBeInstanceOf(StateError);
+    await expect(st.getRendered(hash, '../../state/prod/web')).rejects.toBeInstanceOf(StateError);
+  });
+
+  it('reads an artifact stored under rendered/<sha256>.json before revisions were kept, for its own revision only', async () => {
+    const st = store();
+    const hash = 'e'.repeat(64);
+    const artifact = { hash, rendered: rendered({ hash }) };
+    await s3
+      .client()
+      .send(
+        new PutObjectCommand({ Bucket: s3.bucket, Key: `t${n}/rendered/${hash}.json`, Body: JSON.stringify(artifact) }),
+      );
+    expect(await st.getRendered(hash)).toEqual(artifact);
+    expect(await st.getRendered(hash, SHA)).toEqual(artifact);
+    expect(await st.getRendered(hash, '4'.repeat(40))).toBeUndefined();
   });
 
   it('appends history under history/<env>/<stack>/<ISO time>-<id>.json and lists the newest first', async () => {

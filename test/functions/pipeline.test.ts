@@ -27,7 +27,15 @@ import { clearMemoryCache } from '../../shared/source/index.ts';
 import { type S3TestServer, startS3 } from '../aws/s3-server.ts';
 import { silent } from '../engine/engine-fixture.ts';
 import { type CfnStandIn, startCfnStandIn } from '../helpers/cfn-standin.ts';
-import { commitFiles, createBareRepo, createWorkRepo, makeGitEnv, push } from '../helpers/git-repo.ts';
+import {
+  commitFiles,
+  createBareRepo,
+  createWorkRepo,
+  gitText,
+  makeGitEnv,
+  push,
+  git as runGit,
+} from '../helpers/git-repo.ts';
 import { type GitServer, startGitServer } from '../helpers/git-server.ts';
 
 const TOKEN = 'glpat-pipeline-token-canary-000001';
@@ -216,11 +224,16 @@ describe('the deployed loop: sync → apply → drift → notify handlers', () =
 
   it('treats a redelivered apply message as done: no second change set', async () => {
     const before = cfn.calls.filter((c) => c.startsWith('CreateChangeSet')).length;
-    const rendered = (await deps.state.getStack('dev/queue'))?.state.lastApplied?.hash as string;
+    const applied = (await deps.state.getStack('dev/queue'))?.state.lastApplied;
     const message = {
       source: 'lambda-gitops',
       'detail-type': 'Apply Requested',
-      detail: { key: 'dev/queue', renderedHash: rendered },
+      detail: {
+        key: 'dev/queue',
+        renderedHash: applied?.hash,
+        revision: applied?.revision,
+        received: applied?.received,
+      },
     };
     const result = await applyHandler(sqsEvent(record(JSON.stringify(message), 'dev/queue', 2)));
     expect(result.batchItemFailures).toEqual([]);
@@ -353,6 +366,56 @@ describe('the deployed loop: sync → apply → drift → notify handlers', () =
       VisibilityTimeout: 120,
     });
     expect((await deps.state.getStack('dev/queue'))?.state.lastApplied?.revision).toBe(reviewed);
+  });
+
+  it('applies a revert under its own SHA, and its dependent stack too, through the sync and apply functions', async () => {
+    commitFiles(genv, work, { 'gitops.yaml': GITOPS, 'templates/queue.yaml': QUEUE(30) }, 'Automated again at 30');
+    push(genv, work, bare);
+    await syncHandler()(sqsEvent(record(pushReceived(), `${url}#main`)));
+    expect((await drainApplies()).batchItemFailures).toEqual([]);
+    const at30 = (await deps.state.getStack('dev/queue'))?.state.lastApplied;
+    const c45 = commitFiles(
+      genv,
+      work,
+      {
+        'templates/queue.yaml': QUEUE(45),
+        'templates/api.yaml': API.replace('DisplayName: !Ref QueueUrl', 'DisplayName: !Sub "${QueueUrl}-v2"'),
+      },
+      'Forty-five',
+    );
+    push(genv, work, bare);
+    await syncHandler()(sqsEvent(record(pushReceived(), `${url}#main`)));
+    expect((await drainApplies()).batchItemFailures).toEqual([]);
+    expect((await deps.state.getStack('dev/api'))?.state.lastApplied?.revision).toBe(c45);
+    runGit(genv, work, ['revert', '--no-edit', 'HEAD']);
+    const revert = gitText(genv, work, ['rev-parse', 'HEAD']);
+    push(genv, work, bare);
+    published.length = 0;
+
+    await syncHandler()(sqsEvent(record(pushReceived(), `${url}#main`)));
+    expect(applyQueue.map((a) => [a.group, a.message.detail['revision']])).toEqual([
+      ['dev/queue', revert],
+      ['dev/api', revert],
+    ]);
+    const applied = await drainApplies();
+
+    expect(applied.batchItemFailures).toEqual([]);
+    expect(cfn.stacks.get('gitops-dev-queue')?.template?.Resources?.Work?.Properties).toEqual({
+      VisibilityTimeout: 30,
+    });
+    const queue = (await deps.state.getStack('dev/queue'))?.state;
+    expect(queue?.lastApplied?.revision).toBe(revert);
+    expect(queue?.lastApplied?.hash).toBe(at30?.hash);
+    expect((await deps.state.listHistory('dev/queue', 1))[0]).toMatchObject({ revision: revert, result: 'Succeeded' });
+    expect((await deps.state.getStack('dev/api'))?.state.lastApplied?.revision).toBe(revert);
+    expect(
+      published.filter((e) => e.detailType === 'Sync Succeeded').map((e) => [e.detail.stack, e.detail.revision]),
+    ).toEqual([
+      ['queue', revert],
+      ['api', revert],
+    ]);
+    expect(types()).not.toContain('Sync Skipped');
+    expect(types()).not.toContain('Sync Failed');
   });
 
   it('sends an identical alert once and always sends the recovery', async () => {

@@ -3,8 +3,11 @@ import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge
 import { GetParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import type { LambdaFunctionURLEvent } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
-import { beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { makeWebhookHandler, webhookDepsFromEnv } from '../../functions/webhook.ts';
+import { S3DeliveryLedger } from '../../shared/adapters/aws/delivery-ledger-s3.ts';
+import { systemClock } from '../../shared/clock.ts';
+import { type S3TestServer, startS3 } from '../aws/s3-server.ts';
 
 const SECRET = 'whsec-function-url-canary-7f3a';
 const ssm = mockClient(SSMClient);
@@ -14,6 +17,7 @@ const env = {
   AWS_REGION: 'eu-west-1',
   GITOPS_BUS_NAME: 'lambda-gitops',
   GITOPS_SECRETS_PREFIX: '/lambda-gitops',
+  GITOPS_STATE_BUCKET: 'gitops-state',
   GITOPS_REPOSITORIES: JSON.stringify([
     { name: 'acme/platform', url: 'https://github.com/acme/platform.git', branch: 'main', provider: 'github' },
   ]),
@@ -56,16 +60,36 @@ const signed = (body: string, delivery: string) => ({
   'x-hub-signature-256': `sha256=${createHmac('sha256', SECRET).update(body).digest('hex')}`,
 });
 
+let s3: S3TestServer;
+let installation = 0;
+beforeAll(async () => {
+  s3 = await startS3();
+});
+afterAll(async () => {
+  await s3?.close();
+});
+
+/** The webhook function's ports from its environment, its S3 client pointed at the S3-protocol test server. */
+function containerDeps(prefix: string) {
+  return () => ({
+    ...webhookDepsFromEnv(env),
+    dedupe: new S3DeliveryLedger({ bucket: s3.bucket, prefix, client: s3.client(), clock: systemClock }),
+  });
+}
+
 describe('webhook function (Function URL)', () => {
   let handler: ReturnType<typeof makeWebhookHandler>;
+  let prefix: string;
   beforeEach(() => {
+    // Each test is its own installation: its own ledger in the bucket.
+    prefix = `i${++installation}/`;
     ssm.reset();
     bus.reset();
     ssm.on(GetParameterCommand, { Name: '/lambda-gitops/webhook-secret', WithDecryption: true }).resolves({
       Parameter: { Name: '/lambda-gitops/webhook-secret', Type: 'SecureString', Value: SECRET },
     });
     bus.on(PutEventsCommand).resolves({ FailedEntryCount: 0, Entries: [{ EventId: 'e-1' }] });
-    handler = makeWebhookHandler(() => webhookDepsFromEnv(env));
+    handler = makeWebhookHandler(containerDeps(prefix));
   });
 
   it('puts one Push Received on the bus for a signed push to the followed branch and answers 202', async () => {
@@ -136,6 +160,41 @@ describe('webhook function (Function URL)', () => {
     expect(bus.commandCalls(PutEventsCommand)).toHaveLength(1);
   });
 
+  it('answers a captured signed body replayed under a new delivery id as a duplicate, on another container too', async () => {
+    const body = pushBody();
+    const first = await handler(urlEvent(body, signed(body, 'd-11')));
+    // Another container of the same installation: nothing in memory, the ledger in the bucket decides.
+    const other = makeWebhookHandler(containerDeps(prefix));
+    const replay = await other(urlEvent(body, signed(body, 'd-replayed-under-a-new-id')));
+    const replayHere = await handler(urlEvent(body, signed(body, 'd-12')));
+
+    expect(first.statusCode).toBe(202);
+    expect([replay.statusCode, JSON.parse(replay.body)]).toEqual([200, { duplicate: 'd-replayed-under-a-new-id' }]);
+    expect([replayHere.statusCode, JSON.parse(replayHere.body)]).toEqual([200, { duplicate: 'd-12' }]);
+    expect(bus.commandCalls(PutEventsCommand)).toHaveLength(1);
+    // A different push (another body) under a fresh id still goes through.
+    const next = pushBody().replace('Bump the queue timeout', 'Bump it again');
+    expect((await other(urlEvent(next, signed(next, 'd-13')))).statusCode).toBe(202);
+    expect(bus.commandCalls(PutEventsCommand)).toHaveLength(2);
+  });
+
+  it("forgets a delivery it could not hand on, so the forge's retry is accepted", async () => {
+    bus
+      .on(PutEventsCommand)
+      .rejectsOnce(
+        Object.assign(new Error('not authorized to perform events:PutEvents'), {
+          name: 'AccessDeniedException',
+          $metadata: { httpStatusCode: 400 },
+        }),
+      )
+      .resolves({ FailedEntryCount: 0, Entries: [{ EventId: 'e-2' }] });
+    const body = pushBody();
+    const failed = await handler(urlEvent(body, signed(body, 'd-14')));
+    const retried = await handler(urlEvent(body, signed(body, 'd-14')));
+    expect([500, 503]).toContain(failed.statusCode);
+    expect(retried.statusCode).toBe(202);
+  });
+
   it('answers 500 when the webhook secret is missing from SSM, naming no value', async () => {
     ssm.reset();
     ssm
@@ -143,7 +202,7 @@ describe('webhook function (Function URL)', () => {
       .rejects(
         Object.assign(new Error('Parameter /lambda-gitops/webhook-secret not found.'), { name: 'ParameterNotFound' }),
       );
-    handler = makeWebhookHandler(() => webhookDepsFromEnv(env));
+    handler = makeWebhookHandler(containerDeps(prefix));
     const body = pushBody();
     const res = await handler(urlEvent(body, signed(body, 'd-9')));
     expect(res.statusCode).toBe(500);

@@ -252,14 +252,27 @@ describe('FolderStateStore', () => {
     const hash = 'b'.repeat(64);
     const artifact = { hash, rendered: rendered({ template: { Resources: {} }, hash }) };
 
+    const revision = artifact.rendered.revision;
+    // A revert renders the same content at another commit.
+    const revert = '4'.repeat(40);
+    const reverted = { hash, rendered: rendered({ template: { Resources: {} }, hash, revision: revert }) };
+
     // Act
     await store.putRendered(artifact);
     await store.putRendered({ hash, rendered: rendered({ template: { Resources: {} }, hash, stackName: 'changed' }) });
+    await store.putRendered(reverted);
 
     // Assess
-    expect(await store.getRendered(hash)).toEqual(artifact);
-    expect(await readdir(join(dir, 'rendered'))).toEqual([`${hash}.json`]);
-    expect(await store.getRendered('c'.repeat(64))).toBeUndefined();
+    expect(await store.getRendered(hash, revision)).toEqual(artifact);
+    expect(await store.getRendered(hash, revert)).toEqual(reverted);
+    expect(await readdir(join(dir, 'rendered'))).toEqual([hash]);
+    expect((await readdir(join(dir, 'rendered', hash))).sort()).toEqual([`${revert}.json`, `${revision}.json`].sort());
+    expect(await store.getRendered('c'.repeat(64), revision)).toBeUndefined();
+    // One written before artifacts were kept per revision is read for the revision it names, and only for it.
+    const legacy = { hash: 'c'.repeat(64), rendered: rendered({ template: { Resources: {} }, hash: 'c'.repeat(64) }) };
+    await writeFile(join(dir, 'rendered', `${'c'.repeat(64)}.json`), JSON.stringify(legacy));
+    expect(await store.getRendered('c'.repeat(64), revision)).toEqual(legacy);
+    expect(await store.getRendered('c'.repeat(64), revert)).toBeUndefined();
   });
 
   it.each([
@@ -287,14 +300,17 @@ describe('FolderStateStore', () => {
     expect(await readdir(dir)).toEqual([]);
   });
 
-  it('refuses a rendered hash that is not a sha256', async () => {
+  it('refuses a rendered hash that is not a sha256, and a revision that could leave the folder', async () => {
     // Prepare
     const store = new FolderStateStore(dir);
 
     // Act
-    const reason = await reasonOf(store.getRendered('../state/prod/web'));
+    const reasons = [
+      await reasonOf(store.getRendered('../state/prod/web')),
+      await reasonOf(store.getRendered('b'.repeat(64), '../../state/prod/web')),
+    ];
 
     // Assess
-    expect(reason).toBe(Reason.PathEscape);
+    expect(reasons).toEqual([Reason.PathEscape, Reason.PathEscape]);
   });
 });

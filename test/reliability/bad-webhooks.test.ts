@@ -94,6 +94,8 @@ interface Case {
   readonly duplicate?: boolean;
   /** Send the same delivery once before (it is accepted), then this one. */
   readonly replay?: boolean;
+  /** Send the delivery once (it is accepted), then its very body and signature again under a new delivery id. */
+  readonly replayUnderNewId?: boolean;
   /** Only through handleWebhook (a lying Content-Length cannot be sent to a real server without hanging it). */
   readonly handlerOnly?: boolean;
 }
@@ -243,6 +245,13 @@ const cases: Case[] = [
     replay: true,
   },
   {
+    name: 'a captured signed body replayed under a new delivery id',
+    make: () => github(pushBody('main', 'c'.repeat(40))),
+    status: 200,
+    duplicate: true,
+    replayUnderNewId: true,
+  },
+  {
     name: 'GitLab push with a wrong token',
     make: () => gitlab(fixture('gitlab-push'), { 'x-gitlab-token': 'wrong-token' }),
     status: 401,
@@ -287,6 +296,11 @@ const cases: Case[] = [
   },
 ];
 
+/** The same signed body under a fresh delivery id: what someone who captured a delivery can send. */
+function underNewId<T extends { headers: Record<string, string> }>(d: T): T {
+  return { ...d, headers: { ...d.headers, 'x-github-delivery': randomUUID() } };
+}
+
 /** Asserts one answer against its case; `json` is the parsed body. */
 function expectAnswer(c: Case, status: number, json: Record<string, string>): void {
   expect(status).toBe(c.status);
@@ -314,11 +328,11 @@ describe('bad webhook deliveries through handleWebhook: answered, never handed o
     };
     const delivery = c.make();
     const req = { method: delivery.method ?? 'POST', headers: delivery.headers, body: delivery.body };
-    if (c.replay) {
+    if (c.replay || c.replayUnderNewId) {
       expect((await handleWebhook(req, deps)).status).toBe(202);
       pushes.splice(0);
     }
-    const answer = await handleWebhook(req, deps);
+    const answer = await handleWebhook(c.replayUnderNewId ? underNewId(req) : req, deps);
     expectAnswer(c, answer.status, JSON.parse(answer.body) as Record<string, string>);
     expect(pushes).toEqual([]);
   });
@@ -391,14 +405,14 @@ describe('bad webhook deliveries through the gitops dev server: the state folder
 
   it.each(cases.filter((c) => !c.handlerOnly))('$name → $status', async (c) => {
     const delivery = c.make();
-    if (c.replay) {
+    if (c.replay || c.replayUnderNewId) {
       expect((await post(delivery)).status).toBe(202);
       await runtime.idle();
     }
     const before = readTree(stateDir);
     const events = runtime.events.events.length;
 
-    const { status, json } = await post(delivery);
+    const { status, json } = await post(c.replayUnderNewId ? underNewId(delivery) : delivery);
     await runtime.idle();
 
     expectAnswer(c, status, json);

@@ -47,6 +47,9 @@ const eb = mockClient(EventBridgeClient);
 const OLD_SHA = '1111111111111111111111111111111111111111';
 const NEW_SHA = '2222222222222222222222222222222222222222';
 const OLD_HASH = 'a'.repeat(64);
+/** The installation's receive stamps of the syncs that rendered the old and the new revision. */
+const OLD_RECEIVED = Date.parse('2026-03-01T11:00:01Z');
+const NEW_RECEIVED = Date.parse('2026-03-01T12:00:01Z');
 const NEW_HASH = 'c'.repeat(64);
 
 /** The stack as applied at OLD_SHA, and the rendered stack of NEW_SHA waiting to be applied. */
@@ -69,6 +72,7 @@ async function seed(state: StateStore, rendered: RenderedStack): Promise<void> {
         hash: OLD_HASH,
         inputs: {},
         at: '2026-03-01T11:00:05Z',
+        received: OLD_RECEIVED,
         outputs: {},
         changes: { added: [], modified: [], removed: [], replaced: [], parametersChanged: [], tagsChanged: [] },
       },
@@ -87,7 +91,7 @@ function message(hash = NEW_HASH, receives = 1): SQSEvent {
         body: JSON.stringify({
           source: 'lambda-gitops',
           'detail-type': 'Apply Requested',
-          detail: { key: 'prod/web', renderedHash: hash },
+          detail: { key: 'prod/web', renderedHash: hash, revision: NEW_SHA, received: NEW_RECEIVED },
         }),
         attributes: {
           ApproximateReceiveCount: String(receives),
@@ -369,9 +373,12 @@ describe('CloudFormation faults through the apply handler', () => {
       return stack('UPDATE_IN_PROGRESS');
     });
 
-    const killed = await applyStack(w.ports, { key: 'prod/web', renderedHash: NEW_HASH, signal: kill.signal }).catch(
-      (err: Error) => err,
-    );
+    const killed = await applyStack(w.ports, {
+      key: 'prod/web',
+      renderedHash: NEW_HASH,
+      revision: NEW_SHA,
+      signal: kill.signal,
+    }).catch((err: Error) => err);
     expect(killed).toMatchObject({ reason: 'DeadlineExceeded', retryable: true });
     expect(w.terminal()).toEqual([]);
     expect(await w.applied()).toBe(OLD_SHA);
@@ -393,16 +400,22 @@ describe('CloudFormation faults through the apply handler', () => {
     expect(state?.lastApplied?.hash).toBe(NEW_HASH);
   });
 
-  it('an Apply Requested for an older revision after a newer one is applied is skipped, not applied', async () => {
+  it('an Apply Requested received before the applied one is skipped, not applied, whatever the commit dates', async () => {
     const w = world();
+    // The late request's commit claims a date far ahead: the installation's receive order decides, not the commit.
     const older = desired({
       hash: 'd'.repeat(64),
       revision: '0'.repeat(40),
-      commit: { sha: '0'.repeat(40), committedAt: '2026-03-01T10:00:00Z' },
+      commit: { sha: '0'.repeat(40), committedAt: '2099-03-01T10:00:00Z' },
     });
     await seed(w.state, desired());
     await w.state.putRendered({ hash: older.hash, rendered: older });
-    const out = await applyStack(w.ports, { key: 'prod/web', renderedHash: older.hash });
+    const out = await applyStack(w.ports, {
+      key: 'prod/web',
+      renderedHash: older.hash,
+      revision: older.revision,
+      received: OLD_RECEIVED - 1,
+    });
     expect(out.outcome).toBe('Superseded');
     expect(cfn.commandCalls(CreateChangeSetCommand)).toHaveLength(0);
     expect(w.terminal().map((e) => [e.detailType, e.detail.reason])).toEqual([['Sync Skipped', 'Superseded']]);

@@ -159,7 +159,7 @@ describe('a force-push that rewrites history', () => {
     expect(report.failed).toEqual([]);
     const app = (await e.state.getStack('dev/app'))?.state;
     expect(app?.lastApplied?.revision).toBe(rewritten);
-    const artifact = await e.state.getRendered(app?.lastApplied?.hash ?? '');
+    const artifact = await e.state.getRendered(app?.lastApplied?.hash ?? '', app?.lastApplied?.revision);
     expect(JSON.stringify(artifact?.rendered.template)).toContain('"VisibilityTimeout":32');
     expect(e.events.events.map((ev) => ev.detailType)).toEqual(['Apply Requested', 'Sync Succeeded']);
     // The old commit is not in the fetch cache any more: nothing stale can be read from it.

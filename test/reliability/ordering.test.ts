@@ -146,13 +146,13 @@ describe(`ordering under concurrency (seed ${SEED})`, () => {
   });
 
   it(`${RUNS} runs of Apply Requested out of order and redelivered: never older after newer, newest at the end`, async () => {
-    // Every commit's Apply Requested for the app stack, rendered once.
+    // Every commit's Apply Requested for the app stack, rendered once, in the order the installation received them.
     const requests: { request: ApplyStackRequest; artifact: RenderedArtifact }[] = [];
     for (const sha of chain) {
       const scratch = new FolderStateStore(mkdtempSync(join(tmpdir(), 'gitops-rel-ord-scratch-')));
       const { requests: made } = await requestApplies(deps(scratch, []), { ref: sha });
       const request = made.find((r) => r.key === 'dev/app')!;
-      requests.push({ request, artifact: (await scratch.getRendered(request.renderedHash))! });
+      requests.push({ request, artifact: (await scratch.getRendered(request.renderedHash, request.revision))! });
     }
 
     const rng = random(SEED ^ 0x5bd1e995);
@@ -170,7 +170,7 @@ describe(`ordering under concurrency (seed ${SEED})`, () => {
       const state = new FolderStateStore(mkdtempSync(join(tmpdir(), 'gitops-rel-ord-apply-')));
       for (const { artifact } of window) await state.putRendered(artifact);
       const applied: string[] = [];
-      // Odd runs: the apply function, which has no repository and orders by committer time.
+      // Odd runs: the apply function, which has no repository: the order the installation received the syncs in.
       const d = deps(state, applied, run % 2 === 0);
       const ports = run % 2 === 0 ? d : { ...d, source: undefined };
       for (const { request } of deliveries) {

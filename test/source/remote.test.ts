@@ -204,14 +204,18 @@ describe('RemoteSource cache', () => {
     expect(await src.isAncestor?.(old, rewritten)).not.toBe(true);
   });
 
-  it('answers isAncestor from the shallow history it holds, and "unknown" beyond it', async () => {
+  it('answers isAncestor from the shallow history it holds, and deepens it when that is not enough', async () => {
     const src = openSource(server.url('app'));
     await src.fetch();
     expect(await src.isAncestor?.(mainSha, mainSha)).toBe(true);
     // The fetched commit names its parent, so that much is known without the parent's objects.
     expect(await src.isAncestor?.(firstSha, mainSha)).toBe(true);
-    // Whether the feature head lies before main needs history that a depth-1 fetch does not have.
-    expect(await src.isAncestor?.(featureSha, mainSha)).toBeUndefined();
+    // Whether the feature head lies before main needs main's history: fetched, walked to the root, not there.
+    expect(await src.isAncestor?.(featureSha, mainSha)).toBe(false);
+    // With no history allowed beyond the fetched commit, it cannot tell.
+    const bounded = openSource(server.url('app'), { maxHistoryDepth: 1 });
+    await bounded.fetch();
+    expect(await bounded.isAncestor?.(featureSha, mainSha)).toBeUndefined();
   });
 });
 

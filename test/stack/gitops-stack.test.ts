@@ -185,6 +185,7 @@ describe('bus, routes and schedules', () => {
           'Drift Detected',
           'Drift Resolved',
           'Health Restored',
+          'Sync Skipped',
         ]),
       },
       Targets: [Match.objectLike({ Arn: { 'Fn::GetAtt': [Match.stringLikeRegexp('^GitOpsNotifyFunction'), 'Arn'] } })],
@@ -435,21 +436,43 @@ describe('least privilege', () => {
     });
   });
 
-  it('gives the webhook only PutEvents, its secret and its own log group', () => {
+  it('gives the webhook only PutEvents, its secret, its delivery ledger and its own log group', () => {
     const [, policy] = resourcesOf('AWS::IAM::Policy').find(([id]) => id.startsWith('GitOpsWebhookRole'))!;
-    const actions = (
-      policy.Properties['PolicyDocument'] as { Statement: { Action: string | string[] }[] }
-    ).Statement.flatMap((s) => [s.Action].flat()).sort();
+    const statements = (
+      policy.Properties['PolicyDocument'] as { Statement: { Action: string | string[]; Resource: unknown }[] }
+    ).Statement;
+    const actions = statements.flatMap((s) => [s.Action].flat()).sort();
     expect(actions).toEqual(
       [
         'events:PutEvents',
         'kms:Decrypt',
         'logs:CreateLogStream',
         'logs:PutLogEvents',
+        's3:DeleteObject',
+        's3:GetObject',
+        's3:PutObject',
         'ssm:GetParameter',
         'xray:PutTelemetryRecords',
         'xray:PutTraceSegments',
       ].sort(),
     );
+    // The bucket only under the ledger's prefix.
+    const s3 = statements.find((s) => [s.Action].flat().includes('s3:PutObject'));
+    expect(JSON.stringify(s3?.Resource)).toContain('/webhook/deliveries/*');
+  });
+
+  it('expires the webhook delivery ledger with a lifecycle rule on its prefix', () => {
+    template.hasResourceProperties('AWS::S3::Bucket', {
+      LifecycleConfiguration: {
+        Rules: Match.arrayWith([
+          Match.objectLike({
+            Id: 'webhook-deliveries',
+            Prefix: 'webhook/deliveries/',
+            ExpirationInDays: 2,
+            Status: 'Enabled',
+          }),
+        ]),
+      },
+    });
   });
 });

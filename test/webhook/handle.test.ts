@@ -355,6 +355,40 @@ describe('handleWebhook, more behaviour', () => {
     expect(second.pushes).toHaveLength(1);
   });
 
+  it('answers a signed body replayed under a new delivery id as a duplicate, and hands it on once', async () => {
+    // Prepare
+    const dedupe = new DeliveryDedupe({ clock: { now: () => new Date() } });
+    const req = delivery('github', 'push', githubPush);
+    const replayed = { ...req, headers: { ...req.headers, 'x-github-delivery': 'a-new-id-chosen-by-the-replayer' } };
+
+    // Act
+    const first = await call(req, {}, dedupe);
+    const second = await call(replayed, {}, dedupe);
+
+    // Assess
+    expect(first.status).toBe(202);
+    expect([second.status, second.json]).toEqual([200, { duplicate: 'a-new-id-chosen-by-the-replayer' }]);
+    expect(second.pushes).toEqual([]);
+    expect(second.logs.join('\n')).toContain('a replay under a new id');
+  });
+
+  it('answers 503 and hands nothing on when the delivery cannot be recorded', async () => {
+    // Prepare
+    const unavailable = {
+      claim: async () => {
+        throw new GitOpsError(Reason.StateUnavailable, 'bucket unavailable', { retryable: true });
+      },
+      release: async () => undefined,
+    };
+
+    // Act
+    const result = await call(delivery('github', 'push', githubPush), { dedupe: unavailable });
+
+    // Assess
+    expect([result.status, result.json['error']]).toEqual([503, 'Unavailable']);
+    expect(result.pushes).toEqual([]);
+  });
+
   it('answers 500 with a generic message when the hand-off breaks unexpectedly', async () => {
     // Act
     const result = await call(delivery('github', 'push', githubPush), {

@@ -1,7 +1,7 @@
 /**
  * The state store in S3: `state/<env>/<stack>.json` (one object per stack, ETag as the version for conditional
  * writes), `history/<env>/<stack>/<ISO time>-<id>.json` (one object per attempt, ISO times sort by name) and
- * `rendered/<sha256>.json` (content-addressed, written once with `If-None-Match: *`).
+ * `rendered/<sha256>/<revision>.json` (by content hash and commit, written once with `If-None-Match: *`).
  *
  * `index/states.json` is a read cache of every stack's state with the ETag it was read at. Listing compares those
  * ETags with the ones ListObjectsV2 returns and reads only the state objects that changed since, so a scheduled run
@@ -34,6 +34,8 @@ export interface S3StateStoreOptions {
 }
 
 const HASH = /^[0-9a-f]{64}$/;
+/** A revision as a key segment: a commit id in practice; nothing that could leave the `rendered/<hash>/` prefix. */
+const REVISION = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$/;
 
 /** One stack's state as last read, with the ETag of that read. */
 interface IndexEntry {
@@ -143,7 +145,7 @@ export class S3StateStore implements StateStore {
   }
 
   async putRendered(artifact: RenderedArtifact): Promise<void> {
-    const key = this.#renderedKey(artifact.hash);
+    const key = this.#renderedKey(artifact.hash, artifact.rendered.revision);
     try {
       await this.#client.send(
         new PutObjectCommand({
@@ -156,14 +158,20 @@ export class S3StateStore implements StateStore {
         this.#opts(),
       );
     } catch (err) {
-      // Content-addressed: an object already under this hash holds the same content.
+      // Addressed by content and commit: an object already under this key holds the same content.
       if (isConditionFailure(err, false)) return;
       throw this.#unavailable(`write rendered ${artifact.hash}`, err);
     }
   }
 
-  async getRendered(hash: string): Promise<RenderedArtifact | undefined> {
-    return (await this.#getJson<RenderedArtifact>(this.#renderedKey(hash)))?.value;
+  async getRendered(hash: string, revision?: string): Promise<RenderedArtifact | undefined> {
+    if (revision !== undefined) {
+      const found = await this.#getJson<RenderedArtifact>(this.#renderedKey(hash, revision));
+      if (found) return found.value;
+    }
+    // Written before artifacts were kept per revision: only good for the commit it names.
+    const legacy = (await this.#getJson<RenderedArtifact>(this.#renderedKey(hash)))?.value;
+    return legacy && (revision === undefined || legacy.rendered.revision === revision) ? legacy : undefined;
   }
 
   async appendHistory(record: HistoryRecord): Promise<void> {
@@ -200,9 +208,11 @@ export class S3StateStore implements StateStore {
     return `${this.#prefix}history/${checkKey(key)}/`;
   }
 
-  #renderedKey(hash: string): string {
+  #renderedKey(hash: string, revision?: string): string {
     if (!HASH.test(hash)) throw new StateError(Reason.Internal, `not a sha256 hash: ${hash.slice(0, 80)}`);
-    return `${this.#prefix}rendered/${hash}.json`;
+    if (revision === undefined) return `${this.#prefix}rendered/${hash}.json`;
+    if (!REVISION.test(revision)) throw new StateError(Reason.Internal, `not a commit id: ${revision.slice(0, 80)}`);
+    return `${this.#prefix}rendered/${hash}/${revision}.json`;
   }
 
   async #getJson<T>(key: string): Promise<{ value: T; etag: string } | undefined> {

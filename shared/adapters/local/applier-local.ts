@@ -54,7 +54,7 @@ export class LocalApplier implements Applier {
   async delete(request: DeleteRequest): Promise<void> {
     request.signal?.throwIfAborted();
     const { state } = request;
-    const tags = await this.tagsOf(state.key, state.lastApplied?.hash);
+    const tags = await this.tagsOf(state.key, state.lastApplied?.hash, state.lastApplied?.revision);
     if (tags?.[TERMINATION_PROTECTION_TAG]?.toLowerCase() === 'true') {
       throw new ApplyError(
         Reason.TerminationProtected,
@@ -69,9 +69,13 @@ export class LocalApplier implements Applier {
     return { healthy: true, message: `${rendered.stackName} is local: no live resources or alarms to check` };
   }
 
-  private async tagsOf(key: string, hash: string | undefined): Promise<Readonly<Record<string, string>> | undefined> {
+  private async tagsOf(
+    key: string,
+    hash: string | undefined,
+    revision: string | undefined,
+  ): Promise<Readonly<Record<string, string>> | undefined> {
     if (hash && this.store) {
-      const artifact = await this.store.getRendered(hash);
+      const artifact = await this.store.getRendered(hash, revision);
       if (artifact) return artifact.rendered.tags;
     }
     return this.appliedTags.get(key);

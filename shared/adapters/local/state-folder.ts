@@ -3,7 +3,7 @@
  *
  *   <dir>/state/<env>/<stack>.json                      current state of one stack
  *   <dir>/history/<env>/<stack>/<timestamp>-<id>.json   one file per sync attempt
- *   <dir>/rendered/<sha256>.json                        rendered artifacts, content-addressed, written once
+ *   <dir>/rendered/<sha256>/<revision>.json             rendered artifacts, by content hash and commit, written once
  *
  * A state file's version is the sha256 of its bytes, so a conditional write compares what is really on disk. Writes of
  * one stack take a lock file next to it, which makes `ifVersion` hold across processes, not only inside this one.
@@ -19,6 +19,8 @@ import { type LockOptions, withFileLock, writeFileAtomic } from './fs-atomic.ts'
 /** One path segment of a key: no separators, no `.`/`..`, no leading dot (hidden and temp files are ours). */
 const SEGMENT = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/;
 const HASH = /^[a-f0-9]{64}$/;
+/** A revision as a file name: a commit id in practice; nothing that could leave `rendered/<hash>/`. */
+const REVISION = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$/;
 
 export interface FolderStateStoreOptions {
   readonly lock?: LockOptions;
@@ -99,16 +101,23 @@ export class FolderStateStore implements StateStore {
   }
 
   async putRendered(artifact: RenderedArtifact): Promise<void> {
-    const file = this.renderedFile(artifact.hash);
-    // Content-addressed: a file that exists already holds these bytes, so it is never rewritten.
+    const file = this.renderedFile(artifact.hash, artifact.rendered.revision);
+    // Addressed by content and commit: a file that exists already holds these bytes, so it is never rewritten.
     if (await exists(file)) return;
     await this.write(file, `${JSON.stringify(artifact)}\n`);
   }
 
-  async getRendered(hash: string): Promise<RenderedArtifact | undefined> {
-    const file = this.renderedFile(hash);
-    const bytes = await readIfExists(file);
-    return bytes === undefined ? undefined : parseJson<RenderedArtifact>(bytes, file);
+  async getRendered(hash: string, revision?: string): Promise<RenderedArtifact | undefined> {
+    if (revision !== undefined) {
+      const file = this.renderedFile(hash, revision);
+      const bytes = await readIfExists(file);
+      if (bytes !== undefined) return parseJson<RenderedArtifact>(bytes, file);
+    }
+    // Written before artifacts were kept per revision: only good for the commit it names.
+    const legacy = this.renderedFile(hash);
+    const bytes = await readIfExists(legacy);
+    const artifact = bytes === undefined ? undefined : parseJson<RenderedArtifact>(bytes, legacy);
+    return artifact && (revision === undefined || artifact.rendered.revision === revision) ? artifact : undefined;
   }
 
   async appendHistory(record: HistoryRecord): Promise<void> {
@@ -156,13 +165,19 @@ export class FolderStateStore implements StateStore {
     return this.inside(join(this.dir, 'state', env, `${stack}.json`));
   }
 
-  private renderedFile(hash: string): string {
+  private renderedFile(hash: string, revision?: string): string {
     if (!HASH.test(hash)) {
       throw new StateError(Reason.PathEscape, `rendered hash must be 64 lower-case hex characters, got "${hash}"`, {
         field: 'hash',
       });
     }
-    return this.inside(join(this.dir, 'rendered', `${hash}.json`));
+    if (revision === undefined) return this.inside(join(this.dir, 'rendered', `${hash}.json`));
+    if (!REVISION.test(revision)) {
+      throw new StateError(Reason.PathEscape, `revision must be a commit id, got "${revision.slice(0, 80)}"`, {
+        field: 'revision',
+      });
+    }
+    return this.inside(join(this.dir, 'rendered', hash, `${revision}.json`));
   }
 
   /** `env/stack` → its two segments; refuses anything that could name a file outside the folder. */
