@@ -51,6 +51,9 @@ export const Reason = {
   SecretMissing: 'SecretMissing',
   // anything else
   Internal: 'Internal',
+  // installation policy and ownership
+  PolicyViolation: 'PolicyViolation',
+  StackOwnedElsewhere: 'StackOwnedElsewhere',
 } as const;
 export type Reason = (typeof Reason)[keyof typeof Reason];
 

@@ -126,6 +126,23 @@ async function recordRenderFailure(deps: EngineDeps, plan: Plan, entry: PlanEntr
   const error = entry.error as GitOpsError;
   const at = deps.clock.now().toISOString();
   const { snapshot, config } = plan.prepared;
+  if (error.reason === Reason.StackOwnedElsewhere) {
+    // The state under this key is another repository's: it is left exactly as it is, only the event says why.
+    await emit(deps.events, deps.clock, DetailType.SyncFailed, {
+      routes: config.notifications,
+      repo: snapshot.repo,
+      branch: snapshot.branch,
+      stack: entry.stack,
+      environment: entry.environment,
+      stackName: entry.stackName,
+      region: entry.region,
+      revision: snapshot.commit.sha,
+      commit: snapshot.commit,
+      reason: error.reason,
+      message: `${entry.stack} (${entry.environment}) failed at ${snapshot.commit.sha.slice(0, 7)}: ${error.describe()}`,
+    });
+    return;
+  }
   const stored = await deps.state.getStack(entry.key);
   const previous = stored?.state;
   const environment = config.environments.find((e) => e.name === entry.environment);
@@ -170,7 +187,7 @@ async function recordRenderFailure(deps: EngineDeps, plan: Plan, entry: PlanEntr
 export async function prune(deps: EngineDeps, state: StackState, plan: Plan): Promise<boolean> {
   const revision = plan.snapshot.commit.sha;
   try {
-    await deps.applier.delete({ state });
+    await deps.applier.delete({ state, repo: plan.snapshot.repo });
     await deps.state.deleteStack(state.key);
     await emit(deps.events, deps.clock, DetailType.StackPruned, {
       ...stateDetail(state),
