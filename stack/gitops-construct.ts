@@ -35,6 +35,7 @@ import {
   secretParameterName,
 } from './function-env.ts';
 import { nagFlatten } from './nag.ts';
+import { type InstallationPolicyDocument, policyEnvironment } from './policy-env.ts';
 
 /** A repository (and one branch of it) this installation syncs. */
 export interface GitOpsRepository {
@@ -201,6 +202,13 @@ export interface GitOpsProps {
    * @default - none: the repository's own `signing` setting decides
    */
   readonly trustedKeyParameters?: readonly string[];
+  /**
+   * The installation policy (README "Security model"): per repository, the environments it may deploy, the branch,
+   * accounts, regions and role of each, its stack name prefix, capabilities and resource types. The sync, apply and
+   * drift functions get it as JSON in `GITOPS_POLICY` (Lambda allows 4 KB of environment in all).
+   * @default - none: each commit decides its environments, branches and roles
+   */
+  readonly policy?: InstallationPolicyDocument;
   /**
    * Retention of the functions' log groups.
    * @default logs.RetentionDays.ONE_MONTH
@@ -504,6 +512,7 @@ export class GitOps extends Construct {
       : {};
     const sync = fn('sync', {
       ...trusted,
+      ...policyEnvironment(props.policy),
       [FunctionEnv.busName]: this.bus.eventBusName,
       ...state,
       [FunctionEnv.secretsPrefix]: config.secretsPrefix,
@@ -516,6 +525,7 @@ export class GitOps extends Construct {
       {
         [FunctionEnv.busName]: this.bus.eventBusName,
         ...state,
+        ...policyEnvironment(props.policy),
         [FunctionEnv.cfnServiceRoleArn]: this.serviceRole.roleArn,
         [FunctionEnv.stackNamePrefix]: config.stackNamePrefix,
         // One minute less than the function, so the apply can record its timeout before Lambda kills it.
@@ -530,6 +540,7 @@ export class GitOps extends Construct {
         [FunctionEnv.busName]: this.bus.eventBusName,
         ...state,
         ...trusted,
+        ...policyEnvironment(props.policy),
         // Revision drift compares each branch head with the applied commit, so drift fetches too.
         [FunctionEnv.secretsPrefix]: config.secretsPrefix,
         [FunctionEnv.repositories]: repositoriesJson,

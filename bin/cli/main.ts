@@ -7,6 +7,8 @@ import { statusRows } from '../../shared/engine/status.ts';
 import { sync } from '../../shared/engine/sync.ts';
 import { ConfigError, type GitOpsError, Reason, toGitOpsError } from '../../shared/errors.ts';
 import { consoleLogger } from '../../shared/log.ts';
+import { readPolicyFile } from '../../shared/policy/load.ts';
+import type { InstallationPolicy } from '../../shared/policy/schema.ts';
 import type { Logger, StateStore } from '../../shared/ports.ts';
 import { renderStacks } from '../../shared/render/render.ts';
 import { localDeps } from '../../shared/runtime/local-deps.ts';
@@ -136,6 +138,7 @@ async function run(o: CliOptions, io: Io): Promise<number> {
         out: (t) => io.out(t),
         env: io.env,
         ...(o.region ? { defaultRegion: o.region } : {}),
+        ...policyOption(o, io),
       });
       await runtime.closed;
       return 0;
@@ -176,9 +179,10 @@ async function targetDeps(o: CliOptions, io: Io, logger: Logger): Promise<Engine
   if (o.target === 'aws') {
     // Loaded only for --target aws: the local loop never pays for the AWS SDK.
     const { awsDepsFor } = await import('./target-aws.ts');
-    return awsDepsFor(o, repo, logger, io.env);
+    return awsDepsFor(o, repo, logger, io.env, policyOption(o, io).policy);
   }
   return localDeps({
+    ...policyOption(o, io),
     repo,
     stateDir: o.state,
     logger,
@@ -186,6 +190,12 @@ async function targetDeps(o: CliOptions, io: Io, logger: Logger): Promise<Engine
     ...(io.env.GITOPS_TRUSTED_KEYS_FILE ? { trustedKeysFile: io.env.GITOPS_TRUSTED_KEYS_FILE } : {}),
     ...(o.region ? { defaultRegion: o.region } : {}),
   });
+}
+
+/** `--policy FILE`, else the file named by `GITOPS_POLICY`; none: the commit decides (the single-repository loop). */
+function policyOption(o: CliOptions, io: Io): { policy?: InstallationPolicy } {
+  const file = o.policy ?? io.env.GITOPS_POLICY;
+  return file ? { policy: readPolicyFile(file) } : {};
 }
 
 async function stateFor(o: CliOptions, io: Io): Promise<StateStore> {

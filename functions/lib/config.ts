@@ -4,6 +4,8 @@
  */
 import { ConfigError, Reason } from '../../shared/errors.ts';
 import { DEFAULT_STACK_NAME_PREFIX } from '../../shared/model.ts';
+import { parsePolicy } from '../../shared/policy/load.ts';
+import type { InstallationPolicy } from '../../shared/policy/schema.ts';
 import { FunctionEnv, type RepositoryEnv } from '../../stack/function-env.ts';
 
 export interface FunctionConfig {
@@ -27,6 +29,8 @@ export interface FunctionConfig {
   readonly applyMaxReceives: number;
   /** SSM parameters of the OpenPGP keys the installation trusts; none: the repository's own `signing` decides. */
   readonly trustedKeyParameters: readonly string[];
+  /** The installation policy (`GITOPS_POLICY`); none: each commit decides what it deploys. */
+  readonly policy?: InstallationPolicy;
 }
 
 export function readConfig(env: NodeJS.ProcessEnv, required: readonly (keyof typeof FunctionEnv)[]): FunctionConfig {
@@ -56,6 +60,7 @@ export function readConfig(env: NodeJS.ProcessEnv, required: readonly (keyof typ
       .split(',')
       .map((name) => name.trim())
       .filter(Boolean),
+    ...(env[FunctionEnv.policy] ? { policy: parsePolicy(env[FunctionEnv.policy] ?? '', FunctionEnv.policy) } : {}),
   };
 }
 

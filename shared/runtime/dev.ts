@@ -8,6 +8,7 @@ import { computePlan } from '../engine/plan.ts';
 import { statusRows } from '../engine/status.ts';
 import { type SyncReport, sync } from '../engine/sync.ts';
 import { GitOpsError, Reason, toGitOpsError } from '../errors.ts';
+import type { InstallationPolicy } from '../policy/schema.ts';
 import type { Logger } from '../ports.ts';
 import { DeliveryDedupe } from '../webhook/dedupe.ts';
 import { handleWebhook } from '../webhook/handle.ts';
@@ -34,6 +35,8 @@ export interface DevOptions {
   readonly out: (text: string) => void;
   readonly env: NodeJS.ProcessEnv;
   readonly defaultRegion?: string;
+  /** The installation policy (`--policy`, `GITOPS_POLICY`): what the watched repository may deploy. */
+  readonly policy?: InstallationPolicy;
   /** Largest webhook body accepted. @default 1 MiB */
   readonly maxBodyBytes?: number;
 }
@@ -89,6 +92,7 @@ export async function startDevRuntime(options: DevOptions): Promise<DevRuntime> 
     ...(options.env.GITOPS_TRUSTED_KEYS_FILE ? { trustedKeysFile: options.env.GITOPS_TRUSTED_KEYS_FILE } : {}),
     color: options.color ?? false,
     ...(options.defaultRegion ? { defaultRegion: options.defaultRegion } : {}),
+    ...(options.policy ? { policy: options.policy } : {}),
   });
   // Syncs and checks each coalesce, and never run at once: both write the stacks' state.
   const queue = new CoalescingQueue({ exclusive: true });
