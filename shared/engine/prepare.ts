@@ -68,6 +68,10 @@ export async function prepare(deps: EngineDeps, selection: Selection): Promise<P
       if (!state?.lastApplied || state.repo !== snapshot.repo) return undefined;
       const { [POLICY_INPUT]: digest, ...inputs } = state.lastApplied.inputs;
       if (digest !== policyDigest) return undefined;
+      // The region can change without a file changing (`--region`, the installation's): the stack moves, render it.
+      const env = config.environments.find((e) => e.name === state.environment);
+      const spec = config.stacks.find((s) => s.name === state.stack);
+      if (env && (spec?.overrides[env.name]?.region ?? env.region) !== state.region) return undefined;
       return { inputs, hash: state.lastApplied.hash };
     },
   });

@@ -112,13 +112,18 @@ export function narrowConfig(config: RepoConfig, scoped: ScopedPolicy): Narrowed
       );
     }
     const { role: _role, externalId: _externalId, branch: _branch, ...rest } = env;
+    // A binding that contradicts the policy leaves the environment on every branch, so whichever branch is synced
+    // reports the violation instead of deploying nothing without a word.
+    const conflict = violations.get(env.name)?.field === `${field}.branch`;
     return {
       ...rest,
-      ...(allowed.branch !== undefined
-        ? { branch: allowed.branch }
-        : env.branch !== undefined
-          ? { branch: env.branch }
-          : {}),
+      ...(conflict
+        ? {}
+        : allowed.branch !== undefined
+          ? { branch: allowed.branch }
+          : env.branch !== undefined
+            ? { branch: env.branch }
+            : {}),
       ...(allowed.role ? { role: allowed.role } : {}),
       ...(allowed.externalId ? { externalId: allowed.externalId } : {}),
     };

@@ -507,13 +507,11 @@ describe('CloudFormationApplier.delete (prune)', () => {
   });
 
   it('refuses to change a live stack tagged for another repository', async () => {
-    cfn
-      .on(DescribeStacksCommand)
-      .resolves(
-        stack('UPDATE_COMPLETE', {
-          Tags: [{ Key: 'lambda-gitops:repository', Value: 'https://github.com/other/infra' }],
-        }),
-      );
+    cfn.on(DescribeStacksCommand).resolves(
+      stack('UPDATE_COMPLETE', {
+        Tags: [{ Key: 'lambda-gitops:repository', Value: 'https://github.com/other/infra' }],
+      }),
+    );
     const err = await applier()
       .apply({ rendered: rendered() })
       .catch((e: unknown) => e);
