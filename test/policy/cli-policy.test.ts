@@ -406,3 +406,22 @@ describe('identity: account, region and name', () => {
     expect(pruned.map((e) => e.detail.stackName)).toEqual(['old-queue']);
   });
 });
+
+describe('gitops sync --target aws without a service role', () => {
+  it('refuses, naming --service-role and --use-own-credentials', async () => {
+    const run = await gitops(
+      ['sync', work, '--target', 'aws', '--region', 'eu-west-1', '--bucket', 'state', '--bus', 'bus'],
+      {
+        // Nothing answers here: the installation's outputs (its CfnServiceRoleArn) cannot be read.
+        AWS_ENDPOINT_URL_CLOUDFORMATION: 'http://127.0.0.1:9',
+        AWS_ACCESS_KEY_ID: 'AKIDEXAMPLE',
+        AWS_SECRET_ACCESS_KEY: 'example-secret',
+        AWS_EC2_METADATA_DISABLED: 'true',
+      },
+    );
+    expect(run.code).toBe(2);
+    expect(run.stderr).toContain('--service-role');
+    expect(run.stderr).toContain('--use-own-credentials');
+    expect(run.stderr).not.toMatch(/^\s+at /m);
+  });
+});
