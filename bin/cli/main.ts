@@ -3,10 +3,12 @@ import { loadRepoConfig } from '../../shared/config/load.ts';
 import type { EngineDeps } from '../../shared/engine/deps.ts';
 import { checkDrift, type DriftReport } from '../../shared/engine/drift.ts';
 import { computePlan, hasChanges, hasErrors } from '../../shared/engine/plan.ts';
+import { enforce } from '../../shared/engine/prepare.ts';
 import { statusRows } from '../../shared/engine/status.ts';
 import { sync } from '../../shared/engine/sync.ts';
 import { ConfigError, type GitOpsError, Reason, toGitOpsError } from '../../shared/errors.ts';
 import { consoleLogger } from '../../shared/log.ts';
+import { narrowConfig, repositoryPolicy } from '../../shared/policy/check.ts';
 import { readPolicyFile } from '../../shared/policy/load.ts';
 import type { InstallationPolicy } from '../../shared/policy/schema.ts';
 import type { Logger, StateStore } from '../../shared/ports.ts';
@@ -215,10 +217,24 @@ async function render(o: CliOptions, io: Io, logger: Logger): Promise<number> {
     defaultRegion: o.region ?? deps.defaultRegion,
     ...(o.deploymentFile ? { deploymentFile: o.deploymentFile } : {}),
   });
-  const outcome = await renderStacks(snapshot, config, {
+  // With a policy, render shows what the installation would deploy: its branches, roles and prefix, its refusals.
+  const { policy } = policyOption(o, io);
+  const scoped = policy ? repositoryPolicy(policy, snapshot.repo) : undefined;
+  const narrowed = scoped ? narrowConfig(config, scoped) : undefined;
+  const rendered = await renderStacks(snapshot, narrowed?.config ?? config, {
     ...(o.env.length ? { environments: [...o.env] } : {}),
     ...(o.stack.length ? { stacks: [...o.stack] } : {}),
+    ...(scoped?.policy.stackNamePrefix ? { stackNamePrefix: scoped.policy.stackNamePrefix } : {}),
   });
+  const outcome = scoped
+    ? await enforce(rendered, {
+        snapshot,
+        config: narrowed?.config ?? config,
+        states: new Map(),
+        scoped,
+        ...(narrowed ? { violations: narrowed.violations } : {}),
+      })
+    : rendered;
   for (const failure of outcome.errors) io.err(`error: ${failure.key}: ${failure.error.describe()}\n`);
   io.out(formatRendered(outcome.rendered, o.output));
   return outcome.errors.length ? 2 : 0;

@@ -94,7 +94,7 @@ export const POLICY_INPUT = '<installation policy>';
  * Ownership (always) and the installation policy (when there is one), stack by stack: a stack that breaks a rule
  * moves from `rendered` to `errors`, so nothing of it is applied while the other stacks go on.
  */
-async function enforce(
+export async function enforce(
   outcome: RenderOutcome,
   ctx: {
     snapshot: RepoSnapshot;

@@ -181,6 +181,10 @@ describe('roles', () => {
     expect(stateOf(state, 'dev/queue')?.role).toBe(DEV_ROLE);
     // prod follows release, not main.
     expect(stateOf(state, 'prod/queue')).toBeUndefined();
+
+    const render = await gitops(['render', url, '--policy', policyFile, '-o', 'json']);
+    expect(render.code).toBe(0);
+    expect(JSON.parse(render.stdout)).toEqual([expect.objectContaining({ key: 'dev/queue', role: DEV_ROLE })]);
   });
 });
 
