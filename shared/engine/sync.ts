@@ -2,6 +2,7 @@ import { GitOpsError, Reason, toGitOpsError } from '../errors.ts';
 import { DetailType } from '../events/catalog.ts';
 import { emit } from '../events/publish.ts';
 import type { RenderedStack, StackKey, StackState } from '../model.ts';
+import { sameRepo } from '../policy/ownership.ts';
 import { type ApplyStackRequest, type ApplyStackResult, applyStack } from './apply-stack.ts';
 import type { EngineDeps, Selection } from './deps.ts';
 import { dependencyOrder } from './order.ts';
@@ -126,7 +127,8 @@ async function recordRenderFailure(deps: EngineDeps, plan: Plan, entry: PlanEntr
   const error = entry.error as GitOpsError;
   const at = deps.clock.now().toISOString();
   const { snapshot, config } = plan.prepared;
-  if (error.reason === Reason.StackOwnedElsewhere) {
+  const stored = await deps.state.getStack(entry.key);
+  if (error.reason === Reason.StackOwnedElsewhere || (stored && !sameRepo(stored.state.repo, snapshot.repo))) {
     // The state under this key is another repository's: it is left exactly as it is, only the event says why.
     await emit(deps.events, deps.clock, DetailType.SyncFailed, {
       routes: config.notifications,
@@ -143,7 +145,6 @@ async function recordRenderFailure(deps: EngineDeps, plan: Plan, entry: PlanEntr
     });
     return;
   }
-  const stored = await deps.state.getStack(entry.key);
   const previous = stored?.state;
   const environment = config.environments.find((e) => e.name === entry.environment);
   // The commit failed before anything was rendered: no hash to record.
