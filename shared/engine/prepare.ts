@@ -2,7 +2,14 @@ import { loadRepoConfig } from '../config/load.ts';
 import { RepoTree } from '../config/repo-tree.ts';
 import { toGitOpsError } from '../errors.ts';
 import type { RepoConfig, StackKey, StackState } from '../model.ts';
-import { checkStack, narrowConfig, type PolicyError, repositoryPolicy, type ScopedPolicy } from '../policy/check.ts';
+import {
+  checkStack,
+  type NarrowedConfig,
+  narrowConfig,
+  PolicyError,
+  repositoryPolicy,
+  type ScopedPolicy,
+} from '../policy/check.ts';
 import { checkOwnership } from '../policy/ownership.ts';
 import type { RepoSnapshot } from '../ports.ts';
 import { canonicalJson, sha256Hex } from '../render/hash.ts';
@@ -50,7 +57,9 @@ export async function prepare(deps: EngineDeps, selection: Selection): Promise<P
   const states = new Map((await deps.state.listStacks()).map((s) => [s.key, s] as const));
   // The installation's policy narrows what the commit declares (branch bindings, roles) before anything is rendered.
   const scoped = deps.policy ? repositoryPolicy(deps.policy, snapshot.repo) : undefined;
-  const narrowed = scoped ? narrowConfig(loaded, scoped) : undefined;
+  const narrowed = scoped
+    ? await onBoundBranches(deps, snapshot, narrowConfig(loaded, scoped), scoped, selection)
+    : undefined;
   const config = keepAppliedRegions(narrowed?.config ?? loaded, states, snapshot.repo, deps.ambientRegion === true);
   const policyDigest = scoped ? sha256Hex(canonicalJson(scoped.policy)) : undefined;
   const stackNamePrefix = `${deps.stackNamePrefix ?? ''}${scoped?.policy.stackNamePrefix ?? ''}`;
@@ -85,6 +94,59 @@ export async function prepare(deps: EngineDeps, selection: Selection): Promise<P
     ...(deps.account ? { account: deps.account } : {}),
   });
   return { snapshot, config, outcome, states };
+}
+
+/**
+ * A commit named by its SHA (an approval, `--ref <sha>`) is on no branch, so every environment is rendered from it.
+ * Under a policy, an environment bound to a branch is deployed from such a commit only when the commit is that
+ * branch's head or one of its ancestors: a pull request head cannot reach prod by its SHA.
+ */
+async function onBoundBranches(
+  deps: EngineDeps,
+  snapshot: RepoSnapshot,
+  narrowed: NarrowedConfig,
+  scoped: ScopedPolicy,
+  selection: Selection,
+): Promise<NarrowedConfig> {
+  if (!isCommitSha(snapshot.branch)) return narrowed;
+  const violations = new Map(narrowed.violations);
+  const heads = new Map<string, Promise<boolean>>();
+  const sha = snapshot.commit.sha;
+  const reachable = (branch: string) => {
+    let found = heads.get(branch);
+    if (!found) {
+      found = (async () => {
+        try {
+          const head = await deps.source.fetch({
+            ref: branch,
+            ...(selection.signal ? { signal: selection.signal } : {}),
+          });
+          if (head.commit.sha === sha) return true;
+          return (await deps.source.isAncestor?.(sha, head.commit.sha, selection.signal)) === true;
+        } catch {
+          return false;
+        }
+      })();
+      heads.set(branch, found);
+    }
+    return found;
+  };
+  for (const env of narrowed.config.environments) {
+    const branch = scoped.policy.environments[env.name]?.branch;
+    if (branch === undefined || violations.has(env.name)) continue;
+    if (selection.environments?.length && !selection.environments.includes(env.name)) continue;
+    if (!(await reachable(branch))) {
+      violations.set(
+        env.name,
+        new PolicyError(
+          `commit ${sha.slice(0, 12)} is not on branch ${branch}, the only branch that deploys "${env.name}" (or its history could not be read)`,
+          `${scoped.where}.environments.${env.name}.branch`,
+          { field: 'revision' },
+        ),
+      );
+    }
+  }
+  return { config: narrowed.config, violations };
 }
 
 /** The pseudo-input that records the policy a stack was checked under (inputs are not part of the rendered hash). */

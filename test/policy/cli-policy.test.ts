@@ -174,6 +174,37 @@ describe('roles', () => {
     expect(prod?.error?.message).toContain(PROD_ROLE);
   });
 
+  it('a commit named by its SHA deploys a bound environment only when it is on that branch', async () => {
+    git(genv, work, ['checkout', '-q', '-b', 'pr-8', 'main']);
+    const head = commitFiles(genv, work, { 'templates/queue.yaml': QUEUE(99) }, 'Unreviewed change');
+    git(genv, work, ['push', '-q', join(root, 'srv', 'platform.git'), 'HEAD:refs/pull/8/head']);
+    git(genv, work, ['checkout', '-q', 'main']);
+    const state = mkdtempSync(join(tmpdir(), 'gitops-policy-sha-'));
+
+    const refused = await gitops(['sync', url, '--ref', head, '--state', state, '--policy', policyFile]);
+
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toContain('is not on branch release, the only branch that deploys "prod"');
+    expect(stateOf(state, 'prod/queue')?.lastApplied).toBeUndefined();
+    expect(stateOf(state, 'dev/queue')?.lastApplied).toBeUndefined();
+
+    const release = git(genv, join(root, 'srv', 'platform.git'), ['rev-parse', 'release']).toString().trim();
+    const reviewed = await gitops([
+      'sync',
+      url,
+      '--ref',
+      release,
+      '--env',
+      'prod',
+      '--state',
+      state,
+      '--policy',
+      policyFile,
+    ]);
+    expect(reviewed.code).toBe(0);
+    expect(stateOf(state, 'prod/queue')?.lastApplied?.revision).toBe(release);
+  });
+
   it("a commit that names no role gets the installation's", async () => {
     const state = mkdtempSync(join(tmpdir(), 'gitops-policy-role-'));
     const run = await gitops(['sync', url, '--state', state, '--policy', policyFile]);
