@@ -188,7 +188,9 @@ describe('roles', () => {
     expect(stateOf(state, 'prod/queue')?.lastApplied).toBeUndefined();
     expect(stateOf(state, 'dev/queue')?.lastApplied).toBeUndefined();
 
-    const release = git(genv, join(root, 'srv', 'platform.git'), ['rev-parse', 'release']).toString().trim();
+    const release = git(genv, join(root, 'srv', 'platform.git'), ['rev-parse', 'release'])
+      .toString()
+      .trim();
     const reviewed = await gitops([
       'sync',
       url,
