@@ -136,7 +136,7 @@ export async function applyStack(deps: ApplyDeps, request: ApplyStackRequest): P
   let healthMessage = '';
   try {
     // 4. The installation's policy again, on what is about to be applied (the sync checked it when it rendered).
-    if (deps.policy) await checkStoredStack(rendered, deps.policy, deps.account);
+    if (deps.policy) await checkStoredStack(rendered, deps.policy, deps.account, deps.stackNamePrefix);
     // 5. Dependencies applied at the expected hash; their outputs feed this stack's parameters.
     const resolved = await withDependencyOutputs(deps, rendered, request.dependencies ?? {});
     const moved =

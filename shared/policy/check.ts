@@ -238,9 +238,18 @@ export async function checkStoredStack(
   rendered: RenderedStack,
   policy: InstallationPolicy,
   installationAccount?: string,
+  installationPrefix = '',
 ): Promise<void> {
   const scoped = repositoryPolicy(policy, rendered.repo);
   const allowed = scoped.policy.environments[rendered.environment];
+  const prefix = `${installationPrefix}${scoped.policy.stackNamePrefix ?? ''}`;
+  if (!rendered.stackName.startsWith(prefix)) {
+    throw new PolicyError(
+      `${rendered.stack} (${rendered.environment}): stack name ${rendered.stackName} does not start with ${prefix}`,
+      `${scoped.where}.stackNamePrefix`,
+      { field: 'stackName' },
+    );
+  }
   // A commit named by its SHA is on no branch (an approval of a reviewed revision); any other branch must be the bound one.
   if (allowed?.branch !== undefined && !isCommitSha(rendered.branch) && rendered.branch !== allowed.branch) {
     throw new PolicyError(

@@ -220,6 +220,20 @@ describe('the sync and apply functions under an installation policy', () => {
     expect(String(failures()[0]?.message)).toContain('region eu-west-1 is not allowed');
   });
 
+  it("the apply function refuses a stored stack named outside the repository's prefix", async () => {
+    const repo = newRepo('prefixed', { 'gitops.yaml': GITOPS('prefixed-queue'), 'templates/queue.yaml': QUEUE(30) });
+    await runSync(repo.url, engineFor(repo.url));
+    const before = cfn.changeSetInputs.length;
+    const policy = { repositories: [{ repo: repo.url, stackNamePrefix: 'platform-', environments: { dev: {} } }] };
+
+    await drain(engineFor(repo.url, policy));
+
+    expect(cfn.changeSetInputs.length).toBe(before);
+    expect(String(failures()[0]?.message)).toContain(
+      'stack name gitops-prefixed-queue does not start with gitops-platform-',
+    );
+  });
+
   it('a second repository declaring dev/shared-queue gets StackOwnedElsewhere; the first keeps its state and stack', async () => {
     const first = newRepo('owner-a', { 'gitops.yaml': GITOPS('shared-queue'), 'templates/queue.yaml': QUEUE(30) });
     const firstDeps = engineFor(first.url);
