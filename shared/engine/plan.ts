@@ -146,7 +146,7 @@ async function planRendered(
   const moved = applied && previous && identityOf(previous, deps.account) !== identityOf(rendered, deps.account);
   const action = applied && !moved ? 'update' : 'create';
   const message = moved
-    ? `create at ${rendered.revision.slice(0, 7)}: ${describeMove(previous, rendered)}`
+    ? `create at ${rendered.revision.slice(0, 7)}: ${describeMove(previous, rendered, deps.account)}`
     : applied
       ? `update to ${rendered.revision.slice(0, 7)}`
       : `create at ${rendered.revision.slice(0, 7)}`;
@@ -165,10 +165,10 @@ async function planRendered(
   }
 }
 
-/** `moves from us-east-1/old-name to eu-west-1/new-name; the old stack is deleted (syncPolicy.prune)` */
-export function describeMove(previous: StackState, rendered: RenderedStack): string {
-  const from = identityOf(previous);
-  const to = identityOf(rendered);
+/** `moves from <account>/us-east-1/old-name to <account>/eu-west-1/new-name; the old stack is deleted …` */
+export function describeMove(previous: StackState, rendered: RenderedStack, installationAccount?: string): string {
+  const from = identityOf(previous, installationAccount);
+  const to = identityOf(rendered, installationAccount);
   return `moves from ${from} to ${to}; the old stack ${
     rendered.syncPolicy.prune
       ? 'is deleted once the new one is applied (syncPolicy.prune)'
