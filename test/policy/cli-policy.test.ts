@@ -462,3 +462,35 @@ describe('gitops sync --target aws without a service role', () => {
     expect(run.stderr).not.toMatch(/^\s+at /m);
   });
 });
+
+describe('gitops dev under a policy', () => {
+  it('the local runtime enforces the policy on every sync it runs', async () => {
+    const { startDevRuntime } = await import('../../shared/runtime/dev.ts');
+    const { readPolicyFile } = await import('../../shared/policy/load.ts');
+    const file = join(mkdtempSync(join(tmpdir(), 'gitops-policy-dev-')), 'policy.yaml');
+    // dev may deploy only to us-east-1; the repository says eu-west-1.
+    writeFileSync(
+      file,
+      `repositories:\n  - repo: ${url}\n    environments:\n      dev: { branch: main, regions: [us-east-1] }\n`,
+    );
+    const stateDir = mkdtempSync(join(tmpdir(), 'gitops-policy-dev-state-'));
+    const runtime = await startDevRuntime({
+      repo: url,
+      stateDir,
+      port: 0,
+      intervalMs: 3_600_000,
+      logger: { debug() {}, info() {}, warn() {}, error() {} },
+      out: () => undefined,
+      env: { GITOPS_WEBHOOK_SECRET: 'dev-policy-test-secret' },
+      policy: readPolicyFile(file),
+    });
+    try {
+      await runtime.syncNow('test');
+      const failed = runtime.events.events.find((e) => e.detailType === 'Sync Failed');
+      expect(failed?.detail).toMatchObject({ stack: 'queue', environment: 'dev', reason: 'PolicyViolation' });
+      expect(stateOf(stateDir, 'dev/queue')?.lastApplied).toBeUndefined();
+    } finally {
+      await runtime.close();
+    }
+  });
+});
