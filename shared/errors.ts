@@ -55,6 +55,9 @@ export const Reason = {
   ApprovalRefused: 'ApprovalRefused',
   // a fetch over a size limit (shared/source/limits.ts)
   FetchTooLarge: 'FetchTooLarge',
+  // installation policy and ownership
+  PolicyViolation: 'PolicyViolation',
+  StackOwnedElsewhere: 'StackOwnedElsewhere',
 } as const;
 export type Reason = (typeof Reason)[keyof typeof Reason];
 

@@ -45,6 +45,11 @@ export const FunctionEnv = {
    * drift functions act only on commits signed by one of them, whatever the repository says.
    */
   trustedKeyParameters: 'GITOPS_TRUSTED_KEY_PARAMETERS',
+  /**
+   * The installation policy as JSON (shared/policy/schema.ts): what each repository may deploy, from which branch,
+   * where and with which role. The sync, apply and drift functions enforce it; unset, the commit decides.
+   */
+  policy: 'GITOPS_POLICY',
   powertoolsServiceName: 'POWERTOOLS_SERVICE_NAME',
   powertoolsMetricsNamespace: 'POWERTOOLS_METRICS_NAMESPACE',
   /**

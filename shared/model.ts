@@ -34,6 +34,8 @@ export interface EnvironmentSpec {
   readonly syncPolicy: SyncPolicy;
   readonly parameters: Readonly<Record<string, string>>;
   readonly tags: Readonly<Record<string, string>>;
+  /** The region is no one's choice: neither the environment nor `defaults.region` names one (zero configuration too). */
+  readonly regionDefaulted?: boolean;
 }
 
 /** One stack of the repository, before it is placed in an environment. */
@@ -249,6 +251,20 @@ export interface StackState {
   /** The notification routes of the revision last seen, for events that have no rendered stack (drift, prune). */
   readonly notifications?: readonly NotificationRoute[];
   readonly updatedAt: string;
+  /**
+   * Stacks this key was applied as before its account, region or name changed, still live because prune is off.
+   * Deleted by the next apply of the key with prune on.
+   */
+  readonly formerStacks?: readonly FormerStack[];
+}
+
+/** A CloudFormation stack a key left behind when its identity (account, region, name) changed. */
+export interface FormerStack {
+  readonly stackName: string;
+  readonly region: string;
+  readonly role?: string;
+  readonly revision?: string;
+  readonly at: string;
 }
 
 /** One record per sync attempt of one stack. */

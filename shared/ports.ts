@@ -127,6 +127,11 @@ export interface PreviewResult {
 
 export interface DeleteRequest {
   readonly state: StackState;
+  /**
+   * The repository being synced: the stack is deleted only when its live `lambda-gitops:repository` tag (or, locally,
+   * its last applied record) names this repository too. @default state.repo
+   */
+  readonly repo?: string;
   readonly signal?: AbortSignal;
 }
 

@@ -1,6 +1,8 @@
 import { Duration } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
+import { readPolicyFile } from '../shared/policy/load.ts';
 import type { GitOpsEnvironment, GitOpsProps, GitOpsRepository } from './gitops-construct.ts';
+import type { InstallationPolicyDocument } from './policy-env.ts';
 
 /**
  * The `-c key=value` context keys `cdk deploy` understands (also settable in cdk.json "context"):
@@ -23,6 +25,7 @@ import type { GitOpsEnvironment, GitOpsProps, GitOpsRepository } from './gitops-
  * | sourceMaps | `true` to map the functions' stack traces through their source maps (costs cold-start time) |
  * | approvers | comma-separated IAM role or user ARNs allowed to put `Sync Requested` on the bus (approvals) |
  * | webhookConcurrency | integer, or `false` for no reserved concurrency (accounts with the new-account quota of 10) |
+ * | policy | path of the installation policy file (YAML or JSON), see the README's "Security model" |
  */
 export const CONTEXT_KEYS = [
   'stackName',
@@ -50,12 +53,20 @@ export const CONTEXT_KEYS = [
   'sourceMaps',
   'approvers',
   'webhookConcurrency',
+  'policy',
 ] as const;
 export type ContextKey = (typeof CONTEXT_KEYS)[number];
 
 export interface AppConfig {
   readonly stackName: string;
   readonly gitops: GitOpsProps;
+}
+
+/** `-c policy=<file>`: the file is read and checked now, so a bad policy fails the synth with its line and field. */
+function policyFile(file: string | undefined): InstallationPolicyDocument | undefined {
+  if (file === undefined) return undefined;
+  const { origin: _origin, ...document } = readPolicyFile(file);
+  return document;
 }
 
 const fail = (message: string): never => {
@@ -160,6 +171,7 @@ export function configFromContext(get: (key: ContextKey) => unknown): AppConfig 
       sourceMaps: bool('sourceMaps'),
       approvers: list('approvers'),
       webhookConcurrency: intOrFalse('webhookConcurrency'),
+      policy: policyFile(str('policy')),
     },
   };
 }

@@ -33,6 +33,7 @@ import { connectPipeline, createWorkQueues } from './parts/pipeline.ts';
 import { createSchedulerRole, routeNotifications, routeRepositories } from './parts/routes.ts';
 import { createServiceRole } from './parts/service-role.ts';
 import { createStateBucket } from './parts/state-store.ts';
+import type { InstallationPolicyDocument } from './policy-env.ts';
 
 export { PROJECT_ROOT } from './parts/functions.ts';
 
@@ -201,6 +202,13 @@ export interface GitOpsProps {
    * @default - none: the repository's own `signing` setting decides
    */
   readonly trustedKeyParameters?: readonly string[];
+  /**
+   * The installation policy (README "Security model"): per repository, the environments it may deploy, the branch,
+   * accounts, regions and role of each, its stack name prefix, capabilities and resource types. The sync, apply and
+   * drift functions get it as JSON in `GITOPS_POLICY` (Lambda allows 4 KB of environment in all).
+   * @default - none: each commit decides its environments, branches and roles
+   */
+  readonly policy?: InstallationPolicyDocument;
   /**
    * Retention of the functions' log groups.
    * @default logs.RetentionDays.ONE_MONTH

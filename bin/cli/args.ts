@@ -24,6 +24,12 @@ export interface CliOptions {
   readonly demo: boolean;
   readonly resources: boolean;
   readonly help: boolean;
+  /** The installation policy file (`--policy`, else `GITOPS_POLICY`). */
+  readonly policy?: string;
+  /** `--target aws`: the CloudFormation service role passed on every change set of the installation's account. */
+  readonly serviceRole?: string;
+  /** `--target aws` without a service role: CloudFormation acts with the operator's own credentials. */
+  readonly useOwnCredentials: boolean;
 }
 
 export const COMMANDS = ['render', 'plan', 'sync', 'status', 'drift', 'dev'] as const;
@@ -79,6 +85,9 @@ export function parseCli(argv: readonly string[]): CliOptions {
     demo: v.demo ?? false,
     resources: !(v['no-resources'] ?? false),
     help: v.help ?? false,
+    ...(v.policy ? { policy: v.policy } : {}),
+    ...(v['service-role'] ? { serviceRole: v['service-role'] } : {}),
+    useOwnCredentials: v['use-own-credentials'] ?? false,
   };
 }
 
@@ -108,6 +117,9 @@ function parse(argv: readonly string[]) {
       demo: { type: 'boolean' },
       'no-resources': { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
+      policy: { type: 'string' },
+      'service-role': { type: 'string' },
+      'use-own-credentials': { type: 'boolean' },
     },
   });
 }
@@ -160,7 +172,12 @@ Options:
   --state DIR               local state folder (default .gitops)
   --target local|aws        where to apply (default local; aws uses the SDK's standard configuration)
   --bucket NAME, --bus NAME the deployed stack's state bucket and event bus (--target aws)
-  --region REGION           default region for repositories that name none
+  --region REGION           default region for repositories that name none (AWS_REGION only seeds new stacks)
+  --policy FILE             the installation policy (YAML or JSON; default GITOPS_POLICY): what each repository
+                            may deploy, from which branch, where and with which role
+  --service-role ARN        --target aws: CloudFormation service role for every change set (default: the
+                            installation stack's CfnServiceRoleArn output)
+  --use-own-credentials     --target aws: run change sets with your own credentials, no service role
   -o, --output human|json|yaml
   --dry-run                 sync: show the plan, change nothing
   --approve                 sync: apply stacks whose syncPolicy.automated is false
@@ -171,5 +188,5 @@ Options:
   -v, --verbose             debug logs and stack traces
   -h, --help
 
-Environment: GITOPS_WEBHOOK_SECRET (dev, mandatory), GITOPS_GIT_TOKEN, NO_COLOR, AWS_REGION, AWS_PROFILE.
+Environment: GITOPS_WEBHOOK_SECRET (dev, mandatory), GITOPS_GIT_TOKEN, GITOPS_POLICY, NO_COLOR, AWS_REGION, AWS_PROFILE.
 `;

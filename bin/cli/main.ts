@@ -3,10 +3,14 @@ import { loadRepoConfig } from '../../shared/config/load.ts';
 import type { EngineDeps } from '../../shared/engine/deps.ts';
 import { checkDrift, type DriftReport } from '../../shared/engine/drift.ts';
 import { computePlan, hasChanges, hasErrors } from '../../shared/engine/plan.ts';
+import { enforce } from '../../shared/engine/prepare.ts';
 import { statusRows } from '../../shared/engine/status.ts';
 import { sync } from '../../shared/engine/sync.ts';
 import { ConfigError, type GitOpsError, Reason, toGitOpsError } from '../../shared/errors.ts';
 import { consoleLogger } from '../../shared/log.ts';
+import { narrowConfig, repositoryPolicy } from '../../shared/policy/check.ts';
+import { readPolicyFile } from '../../shared/policy/load.ts';
+import type { InstallationPolicy } from '../../shared/policy/schema.ts';
 import type { Logger, StateStore } from '../../shared/ports.ts';
 import { renderStacks } from '../../shared/render/render.ts';
 import { localDeps } from '../../shared/runtime/local-deps.ts';
@@ -138,6 +142,7 @@ async function run(o: CliOptions, io: Io): Promise<number> {
         out: (t) => io.out(t),
         env: io.env,
         ...(o.region ? { defaultRegion: o.region } : {}),
+        ...policyOption(o, io),
       });
       await runtime.closed;
       return 0;
@@ -178,9 +183,10 @@ async function targetDeps(o: CliOptions, io: Io, logger: Logger): Promise<Engine
   if (o.target === 'aws') {
     // Loaded only for --target aws: the local loop never pays for the AWS SDK.
     const { awsDepsFor } = await import('./target-aws.ts');
-    return awsDepsFor(o, repo, logger, io.env);
+    return awsDepsFor(o, repo, logger, io.env, policyOption(o, io).policy);
   }
   return localDeps({
+    ...policyOption(o, io),
     repo,
     stateDir: o.state,
     logger,
@@ -188,6 +194,12 @@ async function targetDeps(o: CliOptions, io: Io, logger: Logger): Promise<Engine
     ...(io.env.GITOPS_TRUSTED_KEYS_FILE ? { trustedKeysFile: io.env.GITOPS_TRUSTED_KEYS_FILE } : {}),
     ...(o.region ? { defaultRegion: o.region } : {}),
   });
+}
+
+/** `--policy FILE`, else the file named by `GITOPS_POLICY`; none: the commit decides (the single-repository loop). */
+function policyOption(o: CliOptions, io: Io): { policy?: InstallationPolicy } {
+  const file = o.policy ?? io.env.GITOPS_POLICY;
+  return file ? { policy: readPolicyFile(file) } : {};
 }
 
 async function stateFor(o: CliOptions, io: Io): Promise<StateStore> {
@@ -207,10 +219,24 @@ async function render(o: CliOptions, io: Io, logger: Logger): Promise<number> {
     defaultRegion: o.region ?? deps.defaultRegion,
     ...(o.deploymentFile ? { deploymentFile: o.deploymentFile } : {}),
   });
-  const outcome = await renderStacks(snapshot, config, {
+  // With a policy, render shows what the installation would deploy: its branches, roles and prefix, its refusals.
+  const { policy } = policyOption(o, io);
+  const scoped = policy ? repositoryPolicy(policy, snapshot.repo) : undefined;
+  const narrowed = scoped ? narrowConfig(config, scoped) : undefined;
+  const rendered = await renderStacks(snapshot, narrowed?.config ?? config, {
     ...(o.env.length ? { environments: [...o.env] } : {}),
     ...(o.stack.length ? { stacks: [...o.stack] } : {}),
+    ...(scoped?.policy.stackNamePrefix ? { stackNamePrefix: scoped.policy.stackNamePrefix } : {}),
   });
+  const outcome = scoped
+    ? await enforce(rendered, {
+        snapshot,
+        config: narrowed?.config ?? config,
+        states: new Map(),
+        scoped,
+        ...(narrowed ? { violations: narrowed.violations } : {}),
+      })
+    : rendered;
   for (const failure of outcome.errors) io.err(`error: ${failure.key}: ${failure.error.describe()}\n`);
   io.out(formatRendered(outcome.rendered, o.output));
   return outcome.errors.length ? 2 : 0;

@@ -3,6 +3,8 @@ import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-clo
 import type { EngineDeps } from '../../shared/engine/deps.ts';
 import { driftValuesSetting } from '../../shared/engine/drift-values.ts';
 import { ConfigError, Reason } from '../../shared/errors.ts';
+import { accountOfRole } from '../../shared/policy/check.ts';
+import type { InstallationPolicy } from '../../shared/policy/schema.ts';
 import type { Logger, StateStore } from '../../shared/ports.ts';
 import { type AwsSettings, awsDeps, awsPorts } from '../../shared/runtime/aws-deps.ts';
 import { cacheDirFor } from '../../shared/runtime/local-deps.ts';
@@ -17,16 +19,26 @@ export async function awsDepsFor(
   repo: string,
   logger: Logger,
   env: NodeJS.ProcessEnv,
+  policy?: InstallationPolicy,
+  clients?: AwsSettings['clients'],
 ): Promise<EngineDeps> {
-  return awsDeps(await settingsFor(o, env, logger), repo);
+  // plan and sync make change sets: they run with the installation's service role, as the functions do.
+  const changeSets = o.command === 'plan' || o.command === 'sync';
+  const settings = await settingsFor(o, env, logger, changeSets);
+  return awsDeps({ ...settings, ...(policy ? { policy } : {}), ...(clients ? { clients } : {}) }, repo);
 }
 
 export async function awsStateFor(o: CliOptions, env: NodeJS.ProcessEnv): Promise<StateStore> {
   const silent: Logger = { debug() {}, info() {}, warn() {}, error() {} };
-  return awsPorts(await settingsFor(o, env, silent)).state;
+  return awsPorts(await settingsFor(o, env, silent, false)).state;
 }
 
-async function settingsFor(o: CliOptions, env: NodeJS.ProcessEnv, logger: Logger): Promise<AwsSettings> {
+async function settingsFor(
+  o: CliOptions,
+  env: NodeJS.ProcessEnv,
+  logger: Logger,
+  changeSets: boolean,
+): Promise<AwsSettings> {
   const region = o.region ?? env.AWS_REGION ?? env.AWS_DEFAULT_REGION;
   if (!region) {
     throw new ConfigError(Reason.InvalidConfig, '--target aws needs a region: set AWS_REGION or pass --region', {
@@ -35,10 +47,13 @@ async function settingsFor(o: CliOptions, env: NodeJS.ProcessEnv, logger: Logger
   }
   let bucket = o.bucket ?? env.GITOPS_STATE_BUCKET;
   let busName = o.bus ?? env.GITOPS_BUS_NAME;
-  if (!bucket || !busName) {
+  let serviceRole = o.serviceRole ?? env.GITOPS_CFN_SERVICE_ROLE_ARN;
+  const needsRole = changeSets && !serviceRole && !o.useOwnCredentials;
+  if (!bucket || !busName || needsRole) {
     const outputs = await installationOutputs(o.stackOutputs ?? env.GITOPS_STACK ?? DEFAULT_INSTALLATION_STACK, region);
     bucket ??= outputs.StateBucketName;
     busName ??= outputs.EventBusName;
+    if (changeSets && !o.useOwnCredentials) serviceRole ??= outputs.CfnServiceRoleArn;
   }
   if (!bucket || !busName) {
     throw new ConfigError(
@@ -49,10 +64,27 @@ async function settingsFor(o: CliOptions, env: NodeJS.ProcessEnv, logger: Logger
       },
     );
   }
+  if (changeSets && !serviceRole && !o.useOwnCredentials) {
+    throw new ConfigError(
+      Reason.InvalidConfig,
+      "--target aws makes change sets with the installation's CloudFormation service role, as the functions do, and none was found (the installation stack's CfnServiceRoleArn output): pass --service-role ARN, or --use-own-credentials to run them with your own credentials",
+      { field: '--service-role' },
+    );
+  }
+  if (serviceRole && !accountOfRole(serviceRole)) {
+    throw new ConfigError(Reason.InvalidConfig, `--service-role: "${serviceRole}" is not an IAM role ARN`, {
+      field: '--service-role',
+    });
+  }
+  const account = accountOfRole(serviceRole);
   return {
     bucket,
     busName,
     region,
+    // Without --region the region is the operator's environment: it finds the installation, but moves no stack.
+    ...(o.region === undefined ? { ambientRegion: true } : {}),
+    ...(serviceRole ? { serviceRole } : {}),
+    ...(account ? { account } : {}),
     ...(env.GITOPS_SECRETS_PREFIX ? { secretsPrefix: env.GITOPS_SECRETS_PREFIX } : {}),
     ...(env.GITOPS_STACK_NAME_PREFIX !== undefined ? { stackNamePrefix: env.GITOPS_STACK_NAME_PREFIX } : {}),
     driftValues: driftValuesSetting(env.GITOPS_DRIFT_VALUES),
@@ -79,7 +111,7 @@ async function installationOutputs(stackName: string, region: string): Promise<R
   } catch (err) {
     throw new ConfigError(
       Reason.InvalidConfig,
-      `could not read the outputs of stack ${stackName} in ${region} (pass --bucket and --bus, or --stack-outputs NAME): ${(err as Error).message}`,
+      `could not read the outputs of stack ${stackName} in ${region} (pass --bucket, --bus and --service-role or --use-own-credentials, or --stack-outputs NAME): ${(err as Error).message}`,
       { field: '--stack-outputs', cause: err },
     );
   } finally {

@@ -6,6 +6,8 @@ import { driftValuesSetting } from '../../shared/engine/drift-values.ts';
 import { ConfigError, Reason } from '../../shared/errors.ts';
 import { FunctionEnv, type RepositoryEnv } from '../../shared/function-env.ts';
 import { DEFAULT_STACK_NAME_PREFIX } from '../../shared/model.ts';
+import { parsePolicy } from '../../shared/policy/load.ts';
+import type { InstallationPolicy } from '../../shared/policy/schema.ts';
 
 export interface FunctionConfig {
   readonly region: string;
@@ -30,6 +32,8 @@ export interface FunctionConfig {
   readonly trustedKeyParameters: readonly string[];
   /** Keep drift values, redacted (`GITOPS_DRIFT_VALUES=redacted`); otherwise paths and kinds only. */
   readonly driftValues: boolean;
+  /** The installation policy (`GITOPS_POLICY`); none: each commit decides what it deploys. */
+  readonly policy?: InstallationPolicy;
 }
 
 export function readConfig(env: NodeJS.ProcessEnv, required: readonly (keyof typeof FunctionEnv)[]): FunctionConfig {
@@ -60,6 +64,7 @@ export function readConfig(env: NodeJS.ProcessEnv, required: readonly (keyof typ
       .map((name) => name.trim())
       .filter(Boolean),
     driftValues: driftValuesSetting(env[FunctionEnv.driftValues], FunctionEnv.driftValues),
+    ...(env[FunctionEnv.policy] ? { policy: parsePolicy(env[FunctionEnv.policy] ?? '', FunctionEnv.policy) } : {}),
   };
 }
 

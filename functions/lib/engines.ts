@@ -17,6 +17,7 @@ export function awsSettings(config: FunctionConfig, logger: Logger, cacheDir = '
     ...(config.cfnServiceRoleArn ? { serviceRole: config.cfnServiceRoleArn } : {}),
     stackTimeoutMs: config.applyTimeoutSeconds * 1000,
     ...(config.trustedKeyParameters.length ? { trustedKeyParameters: config.trustedKeyParameters } : {}),
+    ...(config.policy ? { policy: config.policy } : {}),
     cacheDir,
     logger,
     driftValues: config.driftValues,

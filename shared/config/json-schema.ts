@@ -3,6 +3,7 @@
  * completion and validation in the editor are the loader's own rules.
  */
 import * as z from 'zod';
+import { installationPolicySchema } from '../policy/schema.ts';
 import { deploymentFileSchema, gitopsFileSchema } from './schema.ts';
 
 function toJsonSchema(schema: z.ZodType, title: string): Record<string, unknown> {
@@ -19,6 +20,7 @@ export function jsonSchemas(): Record<string, Record<string, unknown>> {
   return {
     'gitops.schema.json': toJsonSchema(gitopsFileSchema, 'lambda-gitops gitops.yaml'),
     'deployment-file.schema.json': toJsonSchema(deploymentFileSchema, 'CloudFormation Git sync deployment file'),
+    'policy.schema.json': toJsonSchema(installationPolicySchema, 'lambda-gitops installation policy'),
   };
 }
 

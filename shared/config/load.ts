@@ -165,6 +165,7 @@ function zeroConfig(stacks: StackSpec[], options: LoadOptions): RepoConfig {
       {
         name: DEFAULT_ENVIRONMENT,
         region: options.defaultRegion,
+        regionDefaulted: true,
         syncPolicy: DEFAULT_SYNC_POLICY,
         parameters: {},
         tags: {},
@@ -251,6 +252,7 @@ function buildEnvironments(cfg: GitopsFile, options: LoadOptions, at: At): Envir
     return {
       name: env.name,
       region: env.region ?? defaults.region ?? options.defaultRegion,
+      ...(env.region === undefined && defaults.region === undefined ? { regionDefaulted: true } : {}),
       ...(env.role ? { role: env.role } : {}),
       ...(env.externalId ? { externalId: env.externalId } : {}),
       ...(env.branch ? { branch: env.branch } : {}),

@@ -1,7 +1,9 @@
 import { ApplyError, type GitOpsError, Reason, StateError, toGitOpsError } from '../errors.ts';
 import { DetailType } from '../events/catalog.ts';
 import { emit } from '../events/publish.ts';
-import type { AppliedRecord, emptyChanges, RenderedStack, StackKey, StackState } from '../model.ts';
+import type { AppliedRecord, emptyChanges, FormerStack, RenderedStack, StackKey, StackState } from '../model.ts';
+import { checkStoredStack } from '../policy/check.ts';
+import { identityOf, OwnershipError, sameRepo } from '../policy/ownership.ts';
 import type { ApplyResult, Source } from '../ports.ts';
 import type { EngineDeps } from './deps.ts';
 import { isSuperseded } from './newest-wins.ts';
@@ -65,6 +67,19 @@ export async function applyStack(deps: ApplyDeps, request: ApplyStackRequest): P
   const stored = await deps.state.getStack(rendered.key);
   const previous = stored?.state;
   const applied = previous?.lastApplied;
+
+  // 0. Ownership: the key is another repository's. Its state stays exactly as it is; only the event says why.
+  if (previous && !sameRepo(previous.repo, rendered.repo)) {
+    const error = new OwnershipError(
+      `${rendered.stack} (${rendered.environment}): ${rendered.key} belongs to repository ${previous.repo}; nothing applied`,
+    );
+    await emit(deps.events, deps.clock, DetailType.SyncFailed, {
+      ...stackDetail(rendered),
+      reason: error.reason,
+      message: error.message,
+    });
+    return { key: rendered.key, outcome: 'Failed', rendered, error };
+  }
 
   // 1. Newest wins: a request from an older sync arriving late never rolls a stack back.
   if (
@@ -132,19 +147,24 @@ export async function applyStack(deps: ApplyDeps, request: ApplyStackRequest): P
   let health: StackState['health'] = previous?.health ?? 'Unknown';
   let healthMessage = '';
   try {
-    // 4. Dependencies applied at the expected hash; their outputs feed this stack's parameters.
+    // 4. The installation's policy again, on what is about to be applied (the sync checked it when it rendered).
+    if (deps.policy) await checkStoredStack(rendered, deps.policy, deps.account, deps.stackNamePrefix);
+    // 5. Dependencies applied at the expected hash; their outputs feed this stack's parameters.
     const resolved = await withDependencyOutputs(deps, rendered, request.dependencies ?? {});
-    const previousRendered = applied
-      ? (await deps.state.getRendered(applied.hash, applied.revision))?.rendered
-      : undefined;
-    // 5. The change itself.
+    const moved =
+      previous !== undefined &&
+      applied !== undefined &&
+      identityOf(previous, deps.account) !== identityOf(rendered, deps.account);
+    const previousRendered =
+      applied && !moved ? (await deps.state.getRendered(applied.hash, applied.revision))?.rendered : undefined;
+    // 6. The change itself.
     result = await deps.applier.apply({
       rendered: resolved,
       ...(previousRendered ? { previous: previousRendered } : {}),
       ...(request.revertDrift ? { revertDrift: true } : {}),
       ...(request.signal ? { signal: request.signal } : {}),
     });
-    // 6. Health: stack status and the stack's alarms.
+    // 7. Health: stack status and the stack's alarms.
     if (deps.applier.health) {
       const checked = await deps.applier.health(resolved, request.signal);
       health = checked.healthy ? 'Healthy' : 'Degraded';
@@ -156,7 +176,7 @@ export async function applyStack(deps: ApplyDeps, request: ApplyStackRequest): P
     failure = toGitOpsError(err, Reason.ApplyFailed);
   }
 
-  // 7. State, history and events, once, whatever happened.
+  // 8. State, history and events, once, whatever happened.
   const finishedAt = deps.clock.now().toISOString();
   const base = stateFor(rendered, previous, finishedAt);
   let next: StackState;
@@ -177,11 +197,13 @@ export async function applyStack(deps: ApplyDeps, request: ApplyStackRequest): P
       result.status === 'NoChanges'
         ? `${rendered.stack} (${rendered.environment}) at ${rendered.revision.slice(0, 7)}: CloudFormation found nothing to change`
         : `${rendered.stack} (${rendered.environment}) applied ${rendered.revision.slice(0, 7)}: ${summarize(result.changes)}`;
+    const former = await handleFormerStacks(deps, rendered, previous, finishedAt, request.signal);
     next = {
       ...base,
       sync: 'Synced',
       health,
       lastApplied,
+      ...(former.length ? { formerStacks: former } : { formerStacks: undefined }),
       lastAttempted: attempt(
         rendered,
         'Succeeded',
@@ -240,6 +262,77 @@ export async function applyStack(deps: ApplyDeps, request: ApplyStackRequest): P
     return { key: rendered.key, outcome: 'Failed', rendered, error };
   }
   throw error;
+}
+
+/**
+ * After a key's account, region or name changed and the new stack is applied: the stacks it was before are handled
+ * like stacks removed from Git — deleted with prune on (Stack Pruned), otherwise kept in `formerStacks` and reported
+ * Out Of Sync once. Returns the former stacks still live.
+ */
+async function handleFormerStacks(
+  deps: ApplyDeps,
+  rendered: RenderedStack,
+  previous: StackState | undefined,
+  at: string,
+  signal?: AbortSignal,
+): Promise<FormerStack[]> {
+  if (!previous) return [];
+  const former: FormerStack[] = [...(previous.formerStacks ?? [])];
+  let leftNow: FormerStack | undefined;
+  if (previous.lastApplied && identityOf(previous, deps.account) !== identityOf(rendered, deps.account)) {
+    leftNow = {
+      stackName: previous.stackName,
+      region: previous.region,
+      ...(previous.role ? { role: previous.role } : {}),
+      revision: previous.lastApplied.revision,
+      at,
+    };
+    former.push(leftNow);
+  }
+  const live = former.filter((f) => identityOf(f, deps.account) !== identityOf(rendered, deps.account));
+  if (!rendered.syncPolicy.prune) {
+    if (leftNow) {
+      await emit(deps.events, deps.clock, DetailType.OutOfSync, {
+        ...stackDetail(rendered),
+        stackName: leftNow.stackName,
+        region: leftNow.region,
+        reason: 'RemovedFromGit',
+        message: `${rendered.stack} (${rendered.environment}): stack ${leftNow.stackName} (${leftNow.region}) is left behind: the stack is now ${rendered.stackName} (${rendered.region}); not deleted because syncPolicy.prune is off`,
+      });
+    }
+    return live;
+  }
+  const remaining: FormerStack[] = [];
+  for (const f of live) {
+    const state: StackState = {
+      ...previous,
+      stackName: f.stackName,
+      region: f.region,
+      repo: rendered.repo,
+      ...(f.role ? { role: f.role } : { role: undefined }),
+    };
+    try {
+      await deps.applier.delete({ state, repo: rendered.repo, ...(signal ? { signal } : {}) });
+      await emit(deps.events, deps.clock, DetailType.StackPruned, {
+        ...stackDetail(rendered),
+        stackName: f.stackName,
+        region: f.region,
+        reason: 'Pruned',
+        message: `${rendered.stack} (${rendered.environment}): stack ${f.stackName} (${f.region}) deleted, the stack is now ${rendered.stackName} (${rendered.region})`,
+      });
+    } catch (err) {
+      const error = toGitOpsError(err, Reason.ApplyFailed);
+      remaining.push(f);
+      await emit(deps.events, deps.clock, DetailType.OutOfSync, {
+        ...stackDetail(rendered),
+        stackName: f.stackName,
+        region: f.region,
+        reason: error.reason,
+        message: `${rendered.stack} (${rendered.environment}): could not delete the former stack ${f.stackName} (${f.region}): ${error.describe()}`,
+      });
+    }
+  }
+  return remaining;
 }
 
 async function writeState(deps: Pick<ApplyDeps, 'state'>, next: StackState, version: string | undefined) {

@@ -1,3 +1,4 @@
+import type { InstallationPolicy } from '../policy/schema.ts';
 import type { Applier, Clock, DriftDetector, EventSink, Logger, Secrets, Source, StateStore } from '../ports.ts';
 
 /** The ports one engine run needs. Built at the edge (CLI, local runtime, Lambda handler) and passed in. */
@@ -20,6 +21,18 @@ export interface EngineDeps {
    * no commit can turn it off or add a key: the commit is checked against these keys before anything of it is read.
    */
   readonly requireSigned?: { readonly keys: readonly string[]; readonly ssmKeys: readonly string[] };
+  /**
+   * The installation policy (shared/policy): what each repository may deploy, where, from which branch and with which
+   * role. Absent: every repository deploys what its commit declares (the single-repository local loop).
+   */
+  readonly policy?: InstallationPolicy;
+  /** The installation's own account, for stacks without an environment role (policy `accounts`). */
+  readonly account?: string;
+  /**
+   * `defaultRegion` is the operator's ambient AWS_REGION, not configuration: a stack already applied keeps the region
+   * it was applied in unless gitops.yaml (or `--region`) names one.
+   */
+  readonly ambientRegion?: boolean;
 }
 
 /** Which part of the repository a run looks at: the CLI's selectors. */

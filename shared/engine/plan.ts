@@ -1,5 +1,6 @@
 import { type GitOpsError, toGitOpsError } from '../errors.ts';
 import type { RenderedStack, StackKey, StackState } from '../model.ts';
+import { identityOf } from '../policy/ownership.ts';
 import type { PreviewResult, RepoSnapshot } from '../ports.ts';
 import type { EngineDeps, Selection } from './deps.ts';
 import { isAncestorOfApplied } from './newest-wins.ts';
@@ -140,13 +141,19 @@ async function planRendered(
       message: `${rendered.revision.slice(0, 7)} is an ancestor of the applied ${applied.revision.slice(0, 7)}: not applied (newest wins)`,
     };
   }
-  const action = applied ? 'update' : 'create';
-  const message = applied ? `update to ${rendered.revision.slice(0, 7)}` : `create at ${rendered.revision.slice(0, 7)}`;
+  // A stack is its account, region and name: when one of them changes, CloudFormation makes a new stack, and the
+  // old one is handled as removed from Git once the new one is applied (deleted with prune, reported without).
+  const moved = applied && previous && identityOf(previous, deps.account) !== identityOf(rendered, deps.account);
+  const action = applied && !moved ? 'update' : 'create';
+  const message = moved
+    ? `create at ${rendered.revision.slice(0, 7)}: ${describeMove(previous, rendered, deps.account)}`
+    : applied
+      ? `update to ${rendered.revision.slice(0, 7)}`
+      : `create at ${rendered.revision.slice(0, 7)}`;
   if (selection.preview === false) return { ...base, action, message };
   try {
-    const previousRendered = applied
-      ? (await deps.state.getRendered(applied.hash, applied.revision))?.rendered
-      : undefined;
+    const previousRendered =
+      applied && !moved ? (await deps.state.getRendered(applied.hash, applied.revision))?.rendered : undefined;
     const preview = await deps.applier.preview({
       rendered,
       ...(previousRendered ? { previous: previousRendered } : {}),
@@ -157,4 +164,15 @@ async function planRendered(
     const error = toGitOpsError(err);
     return { ...base, action: 'error', error, message: error.describe() };
   }
+}
+
+/** `moves from <account>/us-east-1/old-name to <account>/eu-west-1/new-name; the old stack is deleted …` */
+export function describeMove(previous: StackState, rendered: RenderedStack, installationAccount?: string): string {
+  const from = identityOf(previous, installationAccount);
+  const to = identityOf(rendered, installationAccount);
+  return `moves from ${from} to ${to}; the old stack ${
+    rendered.syncPolicy.prune
+      ? 'is deleted once the new one is applied (syncPolicy.prune)'
+      : 'is left behind, Out Of Sync (syncPolicy.prune is off)'
+  }`;
 }

@@ -22,6 +22,7 @@ export function stateFor(rendered: RenderedStack, previous: StackState | undefin
     ...(previous?.lastApplied ? { lastApplied: previous.lastApplied } : {}),
     ...(previous?.lastAttempted ? { lastAttempted: previous.lastAttempted } : {}),
     ...(previous?.headRevision ? { headRevision: previous.headRevision } : {}),
+    ...(previous?.formerStacks?.length ? { formerStacks: previous.formerStacks } : {}),
     updatedAt: at,
   };
 }

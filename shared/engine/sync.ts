@@ -2,6 +2,7 @@ import { GitOpsError, Reason, toGitOpsError } from '../errors.ts';
 import { DetailType } from '../events/catalog.ts';
 import { emit } from '../events/publish.ts';
 import type { RenderedStack, StackKey, StackState } from '../model.ts';
+import { sameRepo } from '../policy/ownership.ts';
 import { type ApplyStackRequest, type ApplyStackResult, applyStack } from './apply-stack.ts';
 import { RevisionAuthorizer, type RevisionRequest } from './approval.ts';
 import type { EngineDeps, Selection } from './deps.ts';
@@ -202,6 +203,23 @@ async function recordRenderFailure(deps: EngineDeps, plan: Plan, entry: PlanEntr
   const at = deps.clock.now().toISOString();
   const { snapshot, config } = plan.prepared;
   const stored = await deps.state.getStack(entry.key);
+  if (error.reason === Reason.StackOwnedElsewhere || (stored && !sameRepo(stored.state.repo, snapshot.repo))) {
+    // The state under this key is another repository's: it is left exactly as it is, only the event says why.
+    await emit(deps.events, deps.clock, DetailType.SyncFailed, {
+      routes: config.notifications,
+      repo: snapshot.repo,
+      branch: snapshot.branch,
+      stack: entry.stack,
+      environment: entry.environment,
+      stackName: entry.stackName,
+      region: entry.region,
+      revision: snapshot.commit.sha,
+      commit: snapshot.commit,
+      reason: error.reason,
+      message: `${entry.stack} (${entry.environment}) failed at ${snapshot.commit.sha.slice(0, 7)}: ${error.describe()}`,
+    });
+    return;
+  }
   const previous = stored?.state;
   const environment = config.environments.find((e) => e.name === entry.environment);
   // The commit failed before anything was rendered: no hash to record.
@@ -245,7 +263,7 @@ async function recordRenderFailure(deps: EngineDeps, plan: Plan, entry: PlanEntr
 export async function prune(deps: EngineDeps, state: StackState, plan: Plan): Promise<boolean> {
   const revision = plan.snapshot.commit.sha;
   try {
-    await deps.applier.delete({ state });
+    await deps.applier.delete({ state, repo: plan.snapshot.repo });
     await deps.state.deleteStack(state.key);
     await emit(deps.events, deps.clock, DetailType.StackPruned, {
       ...stateDetail(state),

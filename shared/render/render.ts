@@ -15,6 +15,7 @@ import {
   type StackSpec,
   stackKey,
 } from '../model.ts';
+import { REPOSITORY_TAG, RESERVED_TAG_PREFIX } from '../policy/ownership.ts';
 import type { RepoSnapshot } from '../ports.ts';
 import { inferCapabilities } from './capabilities.ts';
 import { parseTemplate } from './cfn-template.ts';
@@ -167,6 +168,7 @@ function renderOne(
     { file: spec.declaredIn, values: spec.tags },
     { file: configFile, values: override.tags ?? {} },
   ];
+  assertNoReservedTags(tagLayers);
   // Before anything else: a secret written in Git is a finding even when the value would be refused anyway.
   const types = (name: string) => template.Parameters?.[name]?.Type;
   assertNoPlaintextSecrets(
@@ -192,7 +194,8 @@ function renderOne(
     dependsOn: spec.dependsOn,
     ...(matchPattern ? { matchPattern } : {}),
   });
-  const { tags } = mergeTags(tagLayers);
+  // The repository the stack belongs to, last so no layer of the repository can set it (see policy/ownership.ts).
+  const { tags } = mergeTags([...tagLayers, { file: 'the installation', values: { [REPOSITORY_TAG]: snapshot.repo } }]);
   const capabilities = inferCapabilities(resolved.template);
   const stackName = stackNameFor(spec, env, override.stackName, config, stackNamePrefix);
   const region = override.region ?? env.region;
@@ -234,6 +237,20 @@ function renderOne(
     branch: snapshot.branch,
     ...(config.notifications.length ? { notifications: config.notifications } : {}),
   };
+}
+
+/** `lambda-gitops:` tags are the installation's (the owning repository): a repository cannot set or override them. */
+function assertNoReservedTags(layers: readonly { file: string; values: Readonly<Record<string, string>> }[]): void {
+  for (const layer of layers) {
+    const key = Object.keys(layer.values).find((k) => k.toLowerCase().startsWith(RESERVED_TAG_PREFIX));
+    if (key !== undefined) {
+      throw new ConfigError(
+        Reason.InvalidConfig,
+        `${layer.file}: tags.${key}: the "${RESERVED_TAG_PREFIX}" prefix is reserved for lambda-gitops`,
+        { file: layer.file, field: `tags.${key}` },
+      );
+    }
+  }
 }
 
 /** Values the user wrote in plain text; references (`ssm:`, `output:`) carry no secret. */

@@ -18,6 +18,8 @@ import { systemClock } from '../clock.ts';
 import type { EngineDeps } from '../engine/deps.ts';
 import { ConfigError, Reason } from '../errors.ts';
 import { DEFAULT_STACK_NAME_PREFIX, type RenderedStack } from '../model.ts';
+import { accountOfRole } from '../policy/check.ts';
+import type { InstallationPolicy } from '../policy/schema.ts';
 import type { Applier, Clock, Logger, Secrets, Source } from '../ports.ts';
 import { historyDepthFrom, openSource } from '../source/index.ts';
 
@@ -46,6 +48,12 @@ export interface AwsSettings {
    * one of them are applied, whatever the repository's `gitops.yaml` says.
    */
   readonly trustedKeyParameters?: readonly string[];
+  /** The installation policy: what each repository may deploy (shared/policy). */
+  readonly policy?: InstallationPolicy;
+  /** The installation's account. @default the service role's account */
+  readonly account?: string;
+  /** `region` is the operator's ambient AWS_REGION (the CLI without --region): it never moves an applied stack. */
+  readonly ambientRegion?: boolean;
   /** How long one stack operation may take. @default 30 minutes */
   readonly stackTimeoutMs?: number;
   /** Keep drift values, redacted (GITOPS_DRIFT_VALUES=redacted). @default false: property paths and kinds only */
@@ -74,6 +82,7 @@ export function awsPorts(settings: AwsSettings): Omit<EngineDeps, 'source'> & { 
   const clock = settings.clock ?? systemClock;
   const s3 = settings.clients?.s3 ?? new S3Client({ region: settings.region });
   const cloudFormation = settings.clients?.cloudFormation ?? new AwsClientFactory({ clock });
+  const account = settings.account ?? accountOfRole(settings.serviceRole);
   return {
     state: new S3StateStore({
       bucket: settings.bucket,
@@ -108,6 +117,9 @@ export function awsPorts(settings: AwsSettings): Omit<EngineDeps, 'source'> & { 
     ...(settings.trustedKeyParameters?.length
       ? { requireSigned: { keys: [], ssmKeys: [...settings.trustedKeyParameters] } }
       : {}),
+    ...(settings.policy ? { policy: settings.policy } : {}),
+    ...(account ? { account } : {}),
+    ...(settings.ambientRegion ? { ambientRegion: true } : {}),
   };
 }
 

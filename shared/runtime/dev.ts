@@ -9,6 +9,7 @@ import { statusRows } from '../engine/status.ts';
 import { type SyncReport, sync } from '../engine/sync.ts';
 import { GitOpsError, Reason, toGitOpsError } from '../errors.ts';
 import { stackKey } from '../model.ts';
+import type { InstallationPolicy } from '../policy/schema.ts';
 import type { Logger, Source } from '../ports.ts';
 import { DeliveryDedupe } from '../webhook/dedupe.ts';
 import { handleWebhook } from '../webhook/handle.ts';
@@ -36,6 +37,8 @@ export interface DevOptions {
   readonly out: (text: string) => void;
   readonly env: NodeJS.ProcessEnv;
   readonly defaultRegion?: string;
+  /** The installation policy (`--policy`, `GITOPS_POLICY`): what the watched repository may deploy. */
+  readonly policy?: InstallationPolicy;
   /** Largest webhook body accepted. @default 1 MiB */
   readonly maxBodyBytes?: number;
 }
@@ -91,6 +94,7 @@ export async function startDevRuntime(options: DevOptions): Promise<DevRuntime> 
     ...(options.env.GITOPS_TRUSTED_KEYS_FILE ? { trustedKeysFile: options.env.GITOPS_TRUSTED_KEYS_FILE } : {}),
     color: options.color ?? false,
     ...(options.defaultRegion ? { defaultRegion: options.defaultRegion } : {}),
+    ...(options.policy ? { policy: options.policy } : {}),
   });
   // The branch head as of the last fetch (every sync, check and plan fetches): stack pages' plans are cached per head.
   let head: string | undefined;

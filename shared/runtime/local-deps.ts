@@ -13,6 +13,7 @@ import {
 import { systemClock } from '../clock.ts';
 import type { EngineDeps } from '../engine/deps.ts';
 import { ConfigError, Reason } from '../errors.ts';
+import type { InstallationPolicy } from '../policy/schema.ts';
 import type { EventSink, Logger, Secrets } from '../ports.ts';
 import { historyDepthFrom, openSource } from '../source/index.ts';
 import { terminalWriter } from '../terminal-text.ts';
@@ -35,6 +36,8 @@ export interface LocalDepsOptions {
    * repository's `gitops.yaml` says (`GITOPS_TRUSTED_KEYS_FILE`).
    */
   readonly trustedKeysFile?: string;
+  /** The installation policy: what each repository may deploy (shared/policy). */
+  readonly policy?: InstallationPolicy;
 }
 
 /**
@@ -71,6 +74,9 @@ export function localDeps(options: LocalDepsOptions): EngineDeps & { secrets: Se
     clock: systemClock,
     logger: options.logger,
     defaultRegion: options.defaultRegion ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? 'us-east-1',
+    // Without --region the default is the operator's environment: it seeds new stacks but never moves applied ones.
+    ...(options.defaultRegion === undefined ? { ambientRegion: true } : {}),
+    ...(options.policy ? { policy: options.policy } : {}),
     secrets,
     ...(requireSigned ? { requireSigned } : {}),
   };

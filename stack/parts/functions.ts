@@ -17,6 +17,7 @@ import type { Construct } from 'constructs';
 import { FUNCTION_MEMORY_MB, FunctionEnv, Metrics } from '../../shared/function-env.ts';
 import { FUNCTION_BUNDLING, SOURCE_MAPS_NODE_OPTIONS } from '../function-bundling.ts';
 import type { GitOpsFunctionName, GitOpsProps } from '../gitops-construct.ts';
+import { policyEnvironment } from '../policy-env.ts';
 import type { ValidatedConfig } from './config.ts';
 
 /** The project root: where `functions/`, `package.json` and `package-lock.json` live. */
@@ -120,6 +121,7 @@ export function createFunctions(
       : {};
   const sync = fn('sync', {
     ...trusted,
+    ...policyEnvironment(props.policy),
     [FunctionEnv.busName]: bus.eventBusName,
     ...state,
     [FunctionEnv.secretsPrefix]: config.secretsPrefix,
@@ -132,6 +134,7 @@ export function createFunctions(
     {
       [FunctionEnv.busName]: bus.eventBusName,
       ...state,
+      ...policyEnvironment(props.policy),
       [FunctionEnv.cfnServiceRoleArn]: serviceRole.roleArn,
       [FunctionEnv.stackNamePrefix]: config.stackNamePrefix,
       // One minute less than the function, so the apply can record its timeout before Lambda kills it.
@@ -146,6 +149,7 @@ export function createFunctions(
       [FunctionEnv.busName]: bus.eventBusName,
       ...state,
       ...trusted,
+      ...policyEnvironment(props.policy),
       // Revision drift compares each branch head with the applied commit, so drift fetches too.
       [FunctionEnv.secretsPrefix]: config.secretsPrefix,
       [FunctionEnv.repositories]: repositoriesJson,

@@ -467,6 +467,9 @@ describe('CloudFormationApplier.preview', () => {
   });
 });
 
+/** The tag the renderer puts on every stack of the fixture's repository. */
+const OWNED = [{ Key: 'lambda-gitops:repository', Value: 'https://github.com/acme/infra' }];
+
 describe('CloudFormationApplier.delete (prune)', () => {
   it('refuses a stack with termination protection', async () => {
     cfn.on(DescribeStacksCommand).resolves(stack('UPDATE_COMPLETE', { EnableTerminationProtection: true }));
@@ -479,7 +482,7 @@ describe('CloudFormationApplier.delete (prune)', () => {
   });
 
   it('deletes the stack and waits for DELETE_COMPLETE', async () => {
-    cfn.on(DescribeStacksCommand, { StackName: 'web-prod' }).resolves(stack('UPDATE_COMPLETE'));
+    cfn.on(DescribeStacksCommand, { StackName: 'web-prod' }).resolves(stack('UPDATE_COMPLETE', { Tags: OWNED }));
     cfn
       .on(DescribeStacksCommand, { StackName: STACK_ID })
       .resolvesOnce(stack('DELETE_IN_PROGRESS'))
@@ -488,6 +491,32 @@ describe('CloudFormationApplier.delete (prune)', () => {
     await applier().delete({ state: stackState() });
     expect(cfn.commandCalls(DeleteStackCommand).map((c) => c.args[0].input.StackName)).toEqual([STACK_ID]);
     expect(cfn.commandCalls(DescribeStacksCommand, { StackName: STACK_ID })).toHaveLength(2);
+  });
+
+  it.each([
+    ['tagged for another repository', [{ Key: 'lambda-gitops:repository', Value: 'https://github.com/other/infra' }]],
+    ['without the repository tag', [{ Key: 'team', Value: 'web' }]],
+  ])('refuses to delete a stack %s, even when the state names this repository', async (_, tags) => {
+    cfn.on(DescribeStacksCommand).resolves(stack('UPDATE_COMPLETE', { Tags: tags }));
+    const err = await applier()
+      .delete({ state: stackState(), repo: 'https://github.com/acme/infra' })
+      .catch((e: unknown) => e);
+    expect(err).toMatchObject({ reason: 'StackOwnedElsewhere' });
+    expect((err as Error).message).toContain('lambda-gitops:repository');
+    expect(cfn.commandCalls(DeleteStackCommand)).toHaveLength(0);
+  });
+
+  it('refuses to change a live stack tagged for another repository', async () => {
+    cfn.on(DescribeStacksCommand).resolves(
+      stack('UPDATE_COMPLETE', {
+        Tags: [{ Key: 'lambda-gitops:repository', Value: 'https://github.com/other/infra' }],
+      }),
+    );
+    const err = await applier()
+      .apply({ rendered: rendered() })
+      .catch((e: unknown) => e);
+    expect(err).toMatchObject({ reason: 'StackOwnedElsewhere' });
+    expect(cfn.commandCalls(CreateChangeSetCommand)).toHaveLength(0);
   });
 
   it('does nothing for a stack that is already gone', async () => {

@@ -86,7 +86,8 @@ describe('gitops CLI on the bundled example', () => {
     const [network] = JSON.parse(run.stdout);
     expect(network.stack).toBe('network');
     expect(network.parameters).toEqual({ VpcCidr: '10.10.0.0/16', SubnetBits: '8' });
-    expect(network.tags).toEqual({ 'cost-center': 'networking' });
+    // The owning repository's tag is the installation's, after the repository's own.
+    expect(network.tags).toEqual({ 'cost-center': 'networking', 'lambda-gitops:repository': repo });
     expect(network.template.Resources.SubnetA.Properties.AvailabilityZone).toEqual({
       'Fn::Select': [0, { 'Fn::GetAZs': '' }],
     });

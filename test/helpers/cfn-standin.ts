@@ -51,6 +51,8 @@ export interface CfnStandIn {
   readonly stacks: Map<string, SimStack>;
   /** Every call, as `Command stackName`. */
   readonly calls: string[];
+  /** Every CreateChangeSet request as sent (RoleARN, Capabilities, Tags...). */
+  readonly changeSetInputs: CreateChangeSetCommandInput[];
   /** Make the next execution of this stack fail and roll back (CREATE → ROLLBACK_COMPLETE). */
   failNextExecution(stackName: string, reason: string): void;
   /** Put a stack in a status (e.g. UPDATE_IN_PROGRESS, UPDATE_ROLLBACK_FAILED). */
@@ -74,6 +76,7 @@ export function startCfnStandIn(account = '123456789012', region = 'eu-west-1'):
   const changeSets = new Map<string, SimChangeSet>();
   const failing = new Map<string, string>();
   const calls: string[] = [];
+  const changeSetInputs: CreateChangeSetCommandInput[] = [];
   let seq = 0;
 
   const find = (nameOrId: string | undefined) =>
@@ -101,6 +104,7 @@ export function startCfnStandIn(account = '123456789012', region = 'eu-west-1'):
 
   cfn.on(CreateChangeSetCommand).callsFake((input: CreateChangeSetCommandInput) => {
     calls.push(`CreateChangeSet ${input.StackName}`);
+    changeSetInputs.push(input);
     let s = find(input.StackName);
     if (input.ChangeSetType === 'CREATE') {
       if (s && s.status !== 'REVIEW_IN_PROGRESS' && s.status !== 'DELETE_COMPLETE') {
@@ -284,6 +288,7 @@ export function startCfnStandIn(account = '123456789012', region = 'eu-west-1'):
   return {
     stacks,
     calls,
+    changeSetInputs,
     failNextExecution: (name, reason) => failing.set(name, reason),
     setStatus: (name, status) => {
       const s = find(name);

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { LocalApplier } from '../../shared/adapters/local/applier-local.ts';
 import { LocalDriftDetector } from '../../shared/adapters/local/drift-local.ts';
 import { ApplyError, Reason } from '../../shared/errors.ts';
+import { REPOSITORY_TAG } from '../../shared/policy/ownership.ts';
 import type { RenderedArtifact } from '../../shared/ports.ts';
 import { rendered } from '../plan/rendered-fixture.ts';
 import { stackState } from './stack-state-fixture.ts';
@@ -90,12 +91,27 @@ describe('LocalApplier', () => {
     expect(preview.changes.replaced).toEqual(['Logs']);
   });
 
-  it('deletes an unprotected stack', async () => {
+  it('deletes an unprotected stack applied from the repository being synced', async () => {
     // Prepare
     const applier = new LocalApplier();
+    await applier.apply({ rendered: rendered({ template, tags: { [REPOSITORY_TAG]: stackState().repo } }) });
 
     // Act / Assess
     await expect(applier.delete({ state: stackState() })).resolves.toBeUndefined();
+  });
+
+  it('refuses to delete a stack whose last apply names another repository', async () => {
+    // Prepare
+    const applier = new LocalApplier();
+    await applier.apply({
+      rendered: rendered({ template, tags: { [REPOSITORY_TAG]: 'https://example.com/other.git' } }),
+    });
+
+    // Act
+    const error = await applier.delete({ state: stackState() }).catch((err: unknown) => err);
+
+    // Assess
+    expect((error as ApplyError).reason).toBe(Reason.StackOwnedElsewhere);
   });
 
   it('refuses to delete a stack tagged gitops:termination-protection=true', async () => {

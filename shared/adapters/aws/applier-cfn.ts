@@ -21,6 +21,7 @@ import { systemClock } from '../../clock.ts';
 import { ApplyError, GitOpsError, Reason } from '../../errors.ts';
 import type { ChangeSummary, RenderedStack, StackState } from '../../model.ts';
 import { emptyChanges } from '../../model.ts';
+import { assertTaggedFor, OwnershipError, REPOSITORY_TAG, sameRepo } from '../../policy/ownership.ts';
 import type { Applier, ApplyRequest, ApplyResult, Clock, DeleteRequest, Logger, PreviewResult } from '../../ports.ts';
 import { errorMessage, errorName, isAbort, isTransient } from './aws-errors.ts';
 import { type BackoffPolicy, delayFor, retryThrottled } from './backoff.ts';
@@ -146,7 +147,15 @@ export class CloudFormationApplier implements Applier {
     const { rendered } = request;
     const ctx = this.#ctx(rendered, request.signal);
     return this.#guard(ctx, async () => {
-      let plan = this.#plan(rendered, await this.#describeStack(ctx, rendered.stackName));
+      const live = await this.#describeStack(ctx, rendered.stackName);
+      // A live stack tagged for another repository is never changed (a stack without the tag gets it now).
+      const owner = live?.Tags?.find((t) => t.Key === REPOSITORY_TAG)?.Value;
+      if (owner !== undefined && !sameRepo(owner, rendered.repo)) {
+        throw new OwnershipError(
+          `stack ${rendered.stackName} (${rendered.region}) is tagged ${REPOSITORY_TAG}=${owner}, not ${rendered.repo}; nothing applied`,
+        );
+      }
+      let plan = this.#plan(rendered, live);
       if (plan.kind === 'recreate') {
         this.#logger?.warn('deleting a stack in ROLLBACK_COMPLETE to create it again', { stack: rendered.stackName });
         await this.#deleteAndWait(ctx, plan.stack);
@@ -213,6 +222,12 @@ export class CloudFormationApplier implements Applier {
       if (stack.StackStatus?.endsWith('_IN_PROGRESS') && stack.StackStatus !== 'REVIEW_IN_PROGRESS') {
         throw busy(state.stackName, state.region, stack.StackStatus);
       }
+      // Only a stack whose live tag names the repository being synced is deleted: the state alone is not enough.
+      assertTaggedFor(
+        state,
+        request.repo ?? state.repo,
+        Object.fromEntries((stack.Tags ?? []).map((t) => [t.Key ?? '', t.Value ?? ''])),
+      );
       await this.#deleteAndWait(ctx, stack);
     });
   }

@@ -7,6 +7,7 @@
 import { ApplyError, Reason } from '../../errors.ts';
 import type { RenderedStack } from '../../model.ts';
 import { diffTemplates } from '../../plan/template-diff.ts';
+import { assertTaggedFor } from '../../policy/ownership.ts';
 import type { Applier, ApplyRequest, ApplyResult, DeleteRequest, PreviewResult, StateStore } from '../../ports.ts';
 import { localOutputs } from './outputs-local.ts';
 
@@ -62,6 +63,8 @@ export class LocalApplier implements Applier {
         { field: 'tags' },
       );
     }
+    // The record of the last apply must name the repository being synced, as the live tag must on AWS.
+    assertTaggedFor(state, request.repo ?? state.repo, tags);
     this.appliedTags.delete(state.key);
   }
 
