@@ -8,7 +8,7 @@ export interface CliOptions {
   readonly env: readonly string[];
   readonly stack: readonly string[];
   readonly deploymentFile?: string;
-  readonly output: 'human' | 'json' | 'yaml';
+  readonly output: 'human' | 'json' | 'yaml' | 'markdown';
   readonly state: string;
   readonly target: 'local' | 'aws';
   readonly dryRun: boolean;
@@ -24,6 +24,8 @@ export interface CliOptions {
   readonly demo: boolean;
   readonly resources: boolean;
   readonly help: boolean;
+  /** plan: preview `--ref` as a pull request into this branch (the environments bound to it). */
+  readonly base?: string;
 }
 
 export const COMMANDS = ['render', 'plan', 'sync', 'status', 'drift', 'dev'] as const;
@@ -45,10 +47,19 @@ export function parseCli(argv: readonly string[]): CliOptions {
     throw new ConfigError(Reason.InvalidConfig, `unexpected argument "${positionals[2]}"`, { notify: false });
   }
   const output = v.output ?? 'human';
-  if (output !== 'human' && output !== 'json' && output !== 'yaml') {
-    throw new ConfigError(Reason.InvalidConfig, `--output must be human, json or yaml, not "${output}"`, {
+  if (output !== 'human' && output !== 'json' && output !== 'yaml' && output !== 'markdown') {
+    throw new ConfigError(Reason.InvalidConfig, `--output must be human, json, yaml or markdown, not "${output}"`, {
       field: '--output',
     });
+  }
+  if (output === 'markdown' && (command !== 'plan' || !v.base)) {
+    throw new ConfigError(
+      Reason.InvalidConfig,
+      '--output markdown is for gitops plan <repo> --ref <head> --base <branch>',
+      {
+        field: '--output',
+      },
+    );
   }
   const target = v.target ?? 'local';
   if (target !== 'local' && target !== 'aws') {
@@ -79,6 +90,7 @@ export function parseCli(argv: readonly string[]): CliOptions {
     demo: v.demo ?? false,
     resources: !(v['no-resources'] ?? false),
     help: v.help ?? false,
+    ...(v.base ? { base: v.base } : {}),
   };
 }
 
@@ -108,6 +120,7 @@ function parse(argv: readonly string[]) {
       demo: { type: 'boolean' },
       'no-resources': { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
+      base: { type: 'string' },
     },
   });
 }
@@ -161,7 +174,9 @@ Options:
   --target local|aws        where to apply (default local; aws uses the SDK's standard configuration)
   --bucket NAME, --bus NAME the deployed stack's state bucket and event bus (--target aws)
   --region REGION           default region for repositories that name none
-  -o, --output human|json|yaml
+  -o, --output human|json|yaml|markdown
+  --base BRANCH             plan: preview --ref as a pull request into BRANCH (its bound environments);
+                            --output markdown prints the pull-request comment; exit 1 when something would change
   --dry-run                 sync: show the plan, change nothing
   --approve                 sync: apply stacks whose syncPolicy.automated is false
   --no-resources            drift: check revision drift only
