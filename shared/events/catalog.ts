@@ -20,6 +20,8 @@ export const DetailType = {
   DriftResolved: 'Drift Resolved',
   HealthDegraded: 'Health Degraded',
   HealthRestored: 'Health Restored',
+  /** A pull request's preview was computed (and published on its forge when a token is configured). */
+  PreviewReady: 'Preview Ready',
 } as const;
 export type DetailType = (typeof DetailType)[keyof typeof DetailType];
 
@@ -78,4 +80,5 @@ export const defaultSeverity: Readonly<Record<DetailType, Severity>> = {
   'Drift Resolved': 'info',
   'Health Degraded': 'error',
   'Health Restored': 'info',
+  'Preview Ready': 'info',
 };

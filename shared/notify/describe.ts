@@ -16,6 +16,7 @@ const HAPPENED: Readonly<Record<string, string>> = {
   'Drift Resolved': 'drift resolved',
   'Health Degraded': 'health degraded',
   'Health Restored': 'healthy again',
+  'Preview Ready': 'pull-request preview ready',
 };
 
 export const happened = (event: GitOpsEvent): string => HAPPENED[event.detailType] ?? event.detailType.toLowerCase();

@@ -12,7 +12,12 @@ export interface ExampleRepo {
   readonly dir: string;
   readonly state: string;
   /** Creates `branch` from main, applies `edits` (path → edit of the file's text, or null to delete) and commits. */
-  branch(branch: string, edits: Record<string, ((text: string) => string) | null>, message?: string): string;
+  branch(
+    branch: string,
+    edits: Record<string, ((text: string) => string) | null>,
+    message?: string,
+    from?: string,
+  ): string;
   deps(): ReturnType<typeof localDeps>;
 }
 
@@ -32,8 +37,8 @@ export async function syncedExample(): Promise<ExampleRepo> {
     dir,
     state,
     deps,
-    branch(branch, edits, message = `Change on ${branch}`) {
-      git(genv, dir, ['checkout', '-q', '-B', branch, 'main']);
+    branch(branch, edits, message = `Change on ${branch}`, from = 'main') {
+      git(genv, dir, ['checkout', '-q', '-B', branch, from]);
       for (const [path, edit] of Object.entries(edits)) {
         const file = join(dir, path);
         if (edit === null) git(genv, dir, ['rm', '-q', path]);
@@ -53,4 +58,11 @@ export const renameOrdersTable = (text: string): string =>
   text.replace(
     '    Properties:\n      BillingMode: !Ref TableBillingMode',
     '    Properties:\n      TableName: !Sub "${AWS::StackName}-orders-v2"\n      BillingMode: !Ref TableBillingMode',
+  );
+
+/** Names the exports bucket: a second change that replaces a resource. */
+export const renameExportsBucket = (text: string): string =>
+  text.replace(
+    '  Exports:\n    Type: AWS::S3::Bucket\n    Properties:\n',
+    '  Exports:\n    Type: AWS::S3::Bucket\n    Properties:\n      BucketName: !Sub "${AWS::StackName}-exports-v2"\n',
   );
