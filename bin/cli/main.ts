@@ -223,7 +223,7 @@ async function previewPlan(o: CliOptions, base: string, io: Io, logger: Logger):
   const { computePreview } = await import('../../shared/preview/compute.ts');
   const { previewMarkdown } = await import('../../shared/preview/markdown.ts');
   const { previewHasChanges, previewHasFailures } = await import('../../shared/preview/types.ts');
-  const { formatPreview } = await import('./format-preview.ts');
+  const { formatPreview } = await import('../../shared/preview/text.ts');
   const deps = await depsFor(o, io, logger);
   const outcome = await computePreview(deps, { baseBranch: base, headRef: o.ref ?? base });
   if (outcome.kind === 'not-bound') {

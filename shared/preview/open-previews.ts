@@ -30,6 +30,8 @@ export interface OpenPreview {
 
 export interface OpenPreviewsOptions {
   readonly deps: Omit<PreviewRunDeps, 'isCurrent'>;
+  /** The branch the runtime follows, when known only later (after the first sync). */
+  readonly followedBranch?: () => string | undefined;
   /** Told about every finished run (the dev runtime prints it). */
   readonly onRun?: (pr: PullRequest, run: PreviewRun) => void;
   readonly onError?: (pr: PullRequest, error: unknown) => void;
@@ -63,7 +65,15 @@ export class OpenPreviews {
       // The newest delivery at the time the run starts (a waiting older one was replaced by the queue).
       const current = this.#open.get(key)?.pr ?? pr;
       try {
-        const run = await runPreview({ ...this.options.deps, isCurrent: (k, sha) => this.isCurrent(k, sha) }, current);
+        const followed = this.options.followedBranch?.() ?? this.options.deps.followedBranch;
+        const run = await runPreview(
+          {
+            ...this.options.deps,
+            ...(followed ? { followedBranch: followed } : {}),
+            isCurrent: (k, sha) => this.isCurrent(k, sha),
+          },
+          current,
+        );
         this.#recordRun(key, current, run);
         this.options.onRun?.(current, run);
       } catch (err) {

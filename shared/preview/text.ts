@@ -1,7 +1,7 @@
-/** `gitops plan --base` for a terminal: one line per stack with something to show, then the counts. */
-import { describeChanges } from '../../shared/plan/change-summary.ts';
-import { headline } from '../../shared/preview/markdown.ts';
-import type { Preview } from '../../shared/preview/types.ts';
+/** A preview as terminal text (`gitops plan --base`, `gitops dev`): one line per stack with something to show, then the counts. */
+import { describeChanges } from '../plan/change-summary.ts';
+import { headline } from './markdown.ts';
+import type { Preview } from './types.ts';
 
 export function formatPreview(preview: Preview): string {
   const lines = [
