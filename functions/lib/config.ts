@@ -27,6 +27,8 @@ export interface FunctionConfig {
   readonly applyMaxReceives: number;
   /** SSM parameters of the OpenPGP keys the installation trusts; none: the repository's own `signing` decides. */
   readonly trustedKeyParameters: readonly string[];
+  /** Pull-request previews are on. */
+  readonly previews: boolean;
 }
 
 export function readConfig(env: NodeJS.ProcessEnv, required: readonly (keyof typeof FunctionEnv)[]): FunctionConfig {
@@ -56,6 +58,7 @@ export function readConfig(env: NodeJS.ProcessEnv, required: readonly (keyof typ
       .split(',')
       .map((name) => name.trim())
       .filter(Boolean),
+    previews: env[FunctionEnv.previews] === 'true',
   };
 }
 

@@ -22,6 +22,8 @@ export const DetailType = {
   HealthRestored: 'Health Restored',
   /** A pull request's preview was computed (and published on its forge when a token is configured). */
   PreviewReady: 'Preview Ready',
+  /** The webhook function's hand-off of a pull-request delivery to the sync function (AWS only). */
+  PreviewRequested: 'Preview Requested',
 } as const;
 export type DetailType = (typeof DetailType)[keyof typeof DetailType];
 
@@ -81,4 +83,5 @@ export const defaultSeverity: Readonly<Record<DetailType, Severity>> = {
   'Health Degraded': 'error',
   'Health Restored': 'info',
   'Preview Ready': 'info',
+  'Preview Requested': 'info',
 };

@@ -17,6 +17,7 @@ const HAPPENED: Readonly<Record<string, string>> = {
   'Health Degraded': 'health degraded',
   'Health Restored': 'healthy again',
   'Preview Ready': 'pull-request preview ready',
+  'Preview Requested': 'pull-request preview requested',
 };
 
 export const happened = (event: GitOpsEvent): string => HAPPENED[event.detailType] ?? event.detailType.toLowerCase();

@@ -7,8 +7,9 @@
  *   publishes nothing (no comment edit, no status, no event). So the comment always ends on the newest commit.
  * - A closed pull request is forgotten; a run still in flight for it publishes nothing.
  *
- * `gitops dev` keeps this in memory. On AWS the FIFO message group per pull request does the serializing and the
- * same `isCurrent` check reads the newest head from the forge delivery order (see README, "Pull-request previews").
+ * `gitops dev` keeps this in memory. On AWS there is no memory between invocations: the sync queue's FIFO group
+ * serializes the previews of a repository, and a run whose delivery's head is no longer the head ref it fetched
+ * publishes nothing (functions/sync.ts), the newer delivery being behind it in the queue.
  */
 import { CoalescingQueue } from '../runtime/keyed-queue.ts';
 import type { PullRequest } from '../webhook/pull-request.ts';

@@ -3,8 +3,8 @@
  * edited in place, and a status), then put `Preview Ready` on the bus. Shared by `gitops dev` and the AWS function.
  *
  * Newest wins: a burst of pushes to one pull request must leave the newest preview on it. The caller's keyed queue
- * (`gitops dev`) or FIFO message group (AWS) serializes runs per pull request; `isCurrent` is asked after the
- * preview was computed and before anything is published, so a run overtaken by a newer push publishes nothing.
+ * (`gitops dev`) or FIFO message group (AWS) serializes the runs; `isCurrent` is asked after the preview was
+ * computed and before anything is published, so a run overtaken by a newer push publishes nothing.
  */
 import { GitOpsError, Reason } from '../errors.ts';
 import { DetailType } from '../events/catalog.ts';
@@ -25,8 +25,11 @@ export interface PreviewRunDeps extends PreviewDeps {
   readonly followedBranch?: string;
   /** Real preview change sets for same-repository heads (the installation's opt-in). @default false */
   readonly changeSets?: boolean;
-  /** Whether `sha` is still the newest head known for the pull request `key`. @default always */
-  readonly isCurrent?: (key: string, sha: string) => boolean | Promise<boolean>;
+  /**
+   * Whether the delivery's head `requested` is still the newest for the pull request `key`, given the commit the
+   * preview rendered (`rendered`: the head ref fetched now). @default always
+   */
+  readonly isCurrent?: (key: string, requested: string, rendered: string) => boolean | Promise<boolean>;
 }
 
 export type PreviewRun =
@@ -86,7 +89,7 @@ export async function runPreview(deps: PreviewRunDeps, pr: PullRequest, signal?:
   if (outcome.kind === 'not-bound') return { kind: 'not-bound', reason: outcome.reason };
   const preview = outcome.preview;
   // The branch may have moved on since the delivery; what was rendered is what the comment describes.
-  if (deps.isCurrent && !(await deps.isCurrent(key, pr.headSha))) return { kind: 'superseded', sha: pr.headSha };
+  if (deps.isCurrent && !(await deps.isCurrent(key, pr.headSha, preview.head.sha))) return { kind: 'superseded', sha: pr.headSha };
 
   const markdown = previewMarkdown(preview);
   const forge = deps.forge ? await deps.forge(pr) : undefined;
