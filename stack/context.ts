@@ -23,6 +23,7 @@ import type { GitOpsEnvironment, GitOpsProps, GitOpsRepository } from './gitops-
  * | sourceMaps | `true` to map the functions' stack traces through their source maps (costs cold-start time) |
  * | approvers | comma-separated IAM role or user ARNs allowed to put `Sync Requested` on the bus (approvals) |
  * | webhookConcurrency | integer, or `false` for no reserved concurrency (accounts with the new-account quota of 10) |
+ * | pullRequestPreviews | `true` to comment the plan of every pull request (tokens in SSM, see README) |
  */
 export const CONTEXT_KEYS = [
   'stackName',
@@ -50,6 +51,7 @@ export const CONTEXT_KEYS = [
   'sourceMaps',
   'approvers',
   'webhookConcurrency',
+  'pullRequestPreviews',
 ] as const;
 export type ContextKey = (typeof CONTEXT_KEYS)[number];
 
@@ -160,6 +162,7 @@ export function configFromContext(get: (key: ContextKey) => unknown): AppConfig 
       sourceMaps: bool('sourceMaps'),
       approvers: list('approvers'),
       webhookConcurrency: intOrFalse('webhookConcurrency'),
+      pullRequestPreviews: bool('pullRequestPreviews'),
     },
   };
 }

@@ -109,6 +109,7 @@ export function createFunctions(
       [FunctionEnv.busName]: bus.eventBusName,
       [FunctionEnv.secretsPrefix]: config.secretsPrefix,
       [FunctionEnv.repositories]: repositoriesJson,
+      ...(config.previews ? { [FunctionEnv.previews]: 'true' } : {}),
     },
     config.webhookConcurrency,
   );
@@ -124,6 +125,7 @@ export function createFunctions(
     [FunctionEnv.repositories]: repositoriesJson,
     [FunctionEnv.stackNamePrefix]: config.stackNamePrefix,
     [FunctionEnv.applyQueueUrl]: applyQueue.queueUrl,
+    ...(config.previews ? { [FunctionEnv.previews]: 'true', [FunctionEnv.githubApiUrl]: config.githubApiUrl } : {}),
   });
   const apply = fn(
     'apply',
