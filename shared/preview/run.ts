@@ -89,7 +89,8 @@ export async function runPreview(deps: PreviewRunDeps, pr: PullRequest, signal?:
   if (outcome.kind === 'not-bound') return { kind: 'not-bound', reason: outcome.reason };
   const preview = outcome.preview;
   // The branch may have moved on since the delivery; what was rendered is what the comment describes.
-  if (deps.isCurrent && !(await deps.isCurrent(key, pr.headSha, preview.head.sha))) return { kind: 'superseded', sha: pr.headSha };
+  if (deps.isCurrent && !(await deps.isCurrent(key, pr.headSha, preview.head.sha)))
+    return { kind: 'superseded', sha: pr.headSha };
 
   const markdown = previewMarkdown(preview);
   const forge = deps.forge ? await deps.forge(pr) : undefined;
