@@ -5,6 +5,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { ApplyRequest } from '../../shared/ports.ts';
 import { computePreview } from '../../shared/preview/compute.ts';
+import { previewMarkdown } from '../../shared/preview/markdown.ts';
 import type { Preview } from '../../shared/preview/types.ts';
 import { type ExampleRepo, renameOrdersTable, syncedExample } from './example-repo.ts';
 
@@ -46,6 +47,20 @@ describe('computePreview', () => {
     expect(failed[0]?.failure?.file).toBe('templates/queue.yaml');
     expect(failed[0]?.failure?.line).toBeGreaterThan(0);
     expect(byKey(p, 'dev/data')?.status).toBe('update');
+  });
+
+  it('reports a plaintext secret in the head as a secret-guard failure naming the file, never the value', async () => {
+    const token = 'ghp_abcdefghijklmnopqrstuvwxyz0123456789';
+    example.branch('leak', {
+      'gitops.yaml': (t) => t.replace('      MemorySize: "256"\n', `      MemorySize: "256"\n      Deploy: ${token}\n`),
+    });
+    const p = await preview('leak');
+    const failed = p.stacks.filter((s) => s.status === 'failed');
+    expect(failed.map((s) => s.key)).toEqual(['dev/api', 'prod/api', 'staging/api']);
+    expect(failed[0]?.failure).toMatchObject({ reason: 'PlaintextSecret' });
+    expect(failed[0]?.failure?.message).toContain('gitops.yaml');
+    expect(JSON.stringify(p)).not.toContain(token);
+    expect(previewMarkdown(p)).not.toContain(token);
   });
 
   it('reports a broken gitops.yaml of the head as a configuration failure with its line', async () => {
