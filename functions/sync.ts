@@ -7,17 +7,24 @@
 import { createHash } from 'node:crypto';
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { SSMClient } from '@aws-sdk/client-ssm';
 import type { Context, SQSEvent, SQSRecord } from 'aws-lambda';
+import { SsmSecrets } from '../shared/adapters/aws/secrets-ssm.ts';
 import type { EngineDeps } from '../shared/engine/deps.ts';
 import { requestApplies } from '../shared/engine/sync.ts';
 import { toGitOpsError } from '../shared/errors.ts';
 import { DetailType, EVENT_SOURCE } from '../shared/events/catalog.ts';
+import { forgeFor } from '../shared/forges/index.ts';
+import type { Forge } from '../shared/forges/types.ts';
 import { type ApplyQueueMessage, Metrics as MetricNames } from '../shared/function-env.ts';
 import type { Logger } from '../shared/ports.ts';
+import { runPreview } from '../shared/preview/run.ts';
+import type { Provider } from '../shared/webhook/types.ts';
 import { type FunctionConfig, readConfig } from './lib/config.ts';
 import { engineCache } from './lib/engines.ts';
 import { processFifoBatch } from './lib/fifo-batch.ts';
 import { deadlineSignal, functionLogger } from './lib/powertools.ts';
+import { previewRequestFrom } from './lib/preview-request.ts';
 import { syncRequestsFrom } from './lib/sync-request.ts';
 
 export interface SyncHandlerDeps {
@@ -28,6 +35,10 @@ export interface SyncHandlerDeps {
   /** Sends one message to the apply FIFO queue. */
   sendApply(message: ApplyQueueMessage, groupId: string, dedupeId: string): Promise<void>;
   readonly metrics?: Metrics;
+  /** Pull-request previews: the forge client for a provider (tokens from SSM). */
+  readonly previews?: {
+    readonly forge: (provider: Provider) => Promise<Forge | undefined>;
+  };
 }
 
 export function syncDepsFromEnv(env: NodeJS.ProcessEnv = process.env): SyncHandlerDeps {
@@ -39,6 +50,7 @@ export function syncDepsFromEnv(env: NodeJS.ProcessEnv = process.env): SyncHandl
     logger,
     metrics: new Metrics({ namespace: MetricNames.namespace, serviceName: 'sync' }),
     engine: engineCache(config, logger),
+    ...(config.previews ? { previews: previewDeps(config) } : {}),
     sendApply: async (message, groupId, dedupeId) => {
       await sqs.send(
         new SendMessageCommand({
@@ -62,6 +74,7 @@ export function makeSyncHandler(deps: () => SyncHandlerDeps) {
 }
 
 async function syncRecord(d: SyncHandlerDeps, record: SQSRecord, context?: Context): Promise<void> {
+  if (isPreviewRequest(record.body)) return previewRecord(d, record, context);
   const requests = syncRequestsFrom(record.body, d.config.repositories);
   if (requests.length === 0) {
     d.logger.info('sync message ignored: no configured repository and branch matches', { messageId: record.messageId });
@@ -108,6 +121,66 @@ async function syncRecord(d: SyncHandlerDeps, record: SQSRecord, context?: Conte
       await d.sendApply(message, apply.key, dedupeId);
     }
   }
+}
+
+function isPreviewRequest(body: string): boolean {
+  try {
+    return (JSON.parse(body) as { 'detail-type'?: string })['detail-type'] === DetailType.PreviewRequested;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * A pull-request preview (shared/preview/run.ts), always offline: this function has no CloudFormation rights, so no
+ * change set can run, and it never assumes a role. Newest wins: the queue delivers a repository's requests in order;
+ * one whose head is no longer the head ref it fetched is stale (a newer request is behind it) and publishes nothing.
+ */
+async function previewRecord(d: SyncHandlerDeps, record: SQSRecord, context?: Context): Promise<void> {
+  if (!d.previews) {
+    d.logger.info('preview request ignored: pull-request previews are off', { messageId: record.messageId });
+    return;
+  }
+  const detail = ((JSON.parse(record.body) as { detail?: Record<string, unknown> }).detail ?? {}) as Record<
+    string,
+    unknown
+  >;
+  const request = previewRequestFrom(detail, d.config.repositories);
+  if (!request) {
+    d.logger.info('preview request ignored: the repository is not configured', { messageId: record.messageId });
+    return;
+  }
+  const engine = d.engine(request.repository.url);
+  const previews = d.previews;
+  let run: Awaited<ReturnType<typeof runPreview>>;
+  try {
+    run = await runPreview(
+      {
+        ...engine,
+        forge: (pr) => previews.forge(pr.provider),
+        followedBranch: request.repository.branch,
+        changeSets: false,
+        isCurrent: (_key, requested, rendered) => rendered.startsWith(requested),
+      },
+      request.pr,
+      deadlineSignal(context),
+    );
+  } catch (err) {
+    const error = toGitOpsError(err);
+    // A fault that may pass (network, throttling, the forge's 5xx) is retried; a refusal (a wrong token, a deleted
+    // pull request) is not going to change on retry.
+    if (error.retryable) throw error;
+    d.logger.warn(`preview of #${request.pr.number} failed: ${error.describe()}`, { reason: error.reason });
+    return;
+  }
+  d.logger.info(`preview of #${request.pr.number} in ${request.repository.name}: ${run.kind}`);
+}
+
+function previewDeps(config: FunctionConfig): NonNullable<SyncHandlerDeps['previews']> {
+  const secrets = new SsmSecrets({ prefix: config.secretsPrefix, client: new SSMClient({ region: config.region }) });
+  return {
+    forge: (provider) => forgeFor(provider, { secrets, apiBaseUrls: { github: config.githubApiUrl } }),
+  };
 }
 
 export const handler = makeSyncHandler(() => syncDepsFromEnv());

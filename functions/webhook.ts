@@ -18,6 +18,7 @@ import { emit } from '../shared/events/publish.ts';
 import type { EventSink, Logger, Secrets } from '../shared/ports.ts';
 import type { DeliveryLedger } from '../shared/webhook/dedupe.ts';
 import { handleWebhook } from '../shared/webhook/handle.ts';
+import type { PullRequest } from '../shared/webhook/pull-request.ts';
 import type { Push } from '../shared/webhook/types.ts';
 import { type FunctionConfig, findRepository, readConfig } from './lib/config.ts';
 import { functionLogger } from './lib/powertools.ts';
@@ -98,6 +99,28 @@ export function makeWebhookHandler(deps: () => WebhookHandlerDeps) {
             message: `push to ${push.repoName} ${push.branch} at ${push.after.slice(0, 7)}`,
           });
         },
+        // Pull requests only with `pullRequestPreviews` on: handed to the sync function, which computes the preview
+        // (this function stays small: no Git, no state, no forge API).
+        ...(config.previews
+          ? {
+              onPullRequest: async (pr: PullRequest) => {
+                const repo = findRepository(config.repositories, { url: pr.repoUrl, name: pr.repoName });
+                if (!repo) return { ignored: `repository ${pr.repoName} is not configured` };
+                // A closed pull request needs nothing on AWS: there is no preview kept between runs.
+                if (pr.action === 'close') return { ignored: `pull request #${pr.number} closed` };
+                await emit(events, systemClock, DetailType.PreviewRequested, {
+                  repo: repo.url,
+                  branch: pr.baseBranch,
+                  revision: pr.headSha,
+                  provider: pr.provider,
+                  deliveryId: pr.deliveryId,
+                  reason: 'PullRequest',
+                  message: `pull request #${pr.number} ${pr.headBranch} into ${pr.baseBranch} at ${pr.headSha.slice(0, 7)}`,
+                  data: { pullRequest: pr },
+                });
+              },
+            }
+          : {}),
       },
     );
     return { statusCode: answer.status, headers: { 'content-type': 'application/json' }, body: answer.body };

@@ -57,6 +57,11 @@ export const FunctionEnv = {
    * secret-like redacted. Unset (the default): property paths and difference kinds only.
    */
   driftValues: 'GITOPS_DRIFT_VALUES',
+  /**
+   * `true` when pull-request previews are on (the construct's `pullRequestPreviews`): the webhook function puts
+   * `Preview Requested` on the bus and the sync function computes and publishes the preview.
+   */
+  previews: 'GITOPS_PREVIEWS',
 } as const;
 export type FunctionEnvName = (typeof FunctionEnv)[keyof typeof FunctionEnv];
 
@@ -78,6 +83,12 @@ export const SecretName = {
   gitToken: 'git-token',
   slackWebhookUrl: 'slack-webhook-url',
   githubToken: 'github-token',
+  /** Pull-request previews: a GitHub App installation token, for check runs instead of commit statuses (optional). */
+  githubAppToken: 'github-app-token',
+  /** Pull-request previews on GitLab: a token with the `api` scope (merge-request notes, commit statuses). */
+  gitlabToken: 'gitlab-token',
+  /** Pull-request previews on Bitbucket Cloud: an access token (pull-request comments, build statuses). */
+  bitbucketToken: 'bitbucket-token',
 } as const;
 export type SecretName = (typeof SecretName)[keyof typeof SecretName];
 

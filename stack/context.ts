@@ -26,6 +26,7 @@ import type { InstallationPolicyDocument } from './policy-env.ts';
  * | approvers | comma-separated IAM role or user ARNs allowed to put `Sync Requested` on the bus (approvals) |
  * | webhookConcurrency | integer, or `false` for no reserved concurrency (accounts with the new-account quota of 10) |
  * | policy | path of the installation policy file (YAML or JSON), see the README's "Security model" |
+ * | pullRequestPreviews | `true` to comment the plan of every pull request (tokens in SSM, see README) |
  */
 export const CONTEXT_KEYS = [
   'stackName',
@@ -54,6 +55,7 @@ export const CONTEXT_KEYS = [
   'approvers',
   'webhookConcurrency',
   'policy',
+  'pullRequestPreviews',
 ] as const;
 export type ContextKey = (typeof CONTEXT_KEYS)[number];
 
@@ -172,6 +174,7 @@ export function configFromContext(get: (key: ContextKey) => unknown): AppConfig 
       approvers: list('approvers'),
       webhookConcurrency: intOrFalse('webhookConcurrency'),
       policy: policyFile(str('policy')),
+      pullRequestPreviews: bool('pullRequestPreviews'),
     },
   };
 }

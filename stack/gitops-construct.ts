@@ -248,6 +248,14 @@ export interface GitOpsProps {
    * @default 10
    */
   readonly webhookConcurrency?: number | false;
+  /**
+   * Pull-request previews: the webhook function accepts pull-request deliveries of the configured repositories and
+   * the sync function comments the offline plan on the pull request, with the forge tokens the operator stores in SSM
+   * (`<secretsPrefix>/github-token`, `github-app-token`, `gitlab-token`, `bitbucket-token`: only those of the forges
+   * used). Never applies anything, never creates a change set.
+   * @default false
+   */
+  readonly pullRequestPreviews?: boolean;
 }
 
 /**
@@ -287,8 +295,15 @@ export class GitOps extends Construct {
       ...(props.slackWebhook
         ? { slackWebhookUrl: secretParameterName(config.secretsPrefix, SecretName.slackWebhookUrl) }
         : {}),
-      ...(props.githubCommitStatus
+      ...(props.githubCommitStatus || config.previews
         ? { githubToken: secretParameterName(config.secretsPrefix, SecretName.githubToken) }
+        : {}),
+      ...(config.previews
+        ? {
+            githubAppToken: secretParameterName(config.secretsPrefix, SecretName.githubAppToken),
+            gitlabToken: secretParameterName(config.secretsPrefix, SecretName.gitlabToken),
+            bitbucketToken: secretParameterName(config.secretsPrefix, SecretName.bitbucketToken),
+          }
         : {}),
     };
 

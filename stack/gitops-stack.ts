@@ -39,6 +39,9 @@ export class GitOpsStack extends Stack {
       gitToken: 'GitTokenParameterName',
       slackWebhookUrl: 'SlackWebhookUrlParameterName',
       githubToken: 'GitHubTokenParameterName',
+      githubAppToken: 'GitHubAppTokenParameterName',
+      gitlabToken: 'GitLabTokenParameterName',
+      bitbucketToken: 'BitbucketTokenParameterName',
     };
     for (const [key, name] of Object.entries(gitops.secretParameterNames)) {
       new CfnOutput(this, outputIds[key]!, {

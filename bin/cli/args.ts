@@ -8,7 +8,7 @@ export interface CliOptions {
   readonly env: readonly string[];
   readonly stack: readonly string[];
   readonly deploymentFile?: string;
-  readonly output: 'human' | 'json' | 'yaml';
+  readonly output: 'human' | 'json' | 'yaml' | 'markdown';
   readonly state: string;
   readonly target: 'local' | 'aws';
   readonly dryRun: boolean;
@@ -30,6 +30,8 @@ export interface CliOptions {
   readonly serviceRole?: string;
   /** `--target aws` without a service role: CloudFormation acts with the operator's own credentials. */
   readonly useOwnCredentials: boolean;
+  /** plan: preview `--ref` as a pull request into this branch (the environments bound to it). */
+  readonly base?: string;
 }
 
 export const COMMANDS = ['render', 'plan', 'sync', 'status', 'drift', 'dev'] as const;
@@ -51,10 +53,19 @@ export function parseCli(argv: readonly string[]): CliOptions {
     throw new ConfigError(Reason.InvalidConfig, `unexpected argument "${positionals[2]}"`, { notify: false });
   }
   const output = v.output ?? 'human';
-  if (output !== 'human' && output !== 'json' && output !== 'yaml') {
-    throw new ConfigError(Reason.InvalidConfig, `--output must be human, json or yaml, not "${output}"`, {
+  if (output !== 'human' && output !== 'json' && output !== 'yaml' && output !== 'markdown') {
+    throw new ConfigError(Reason.InvalidConfig, `--output must be human, json, yaml or markdown, not "${output}"`, {
       field: '--output',
     });
+  }
+  if (output === 'markdown' && (command !== 'plan' || !v.base)) {
+    throw new ConfigError(
+      Reason.InvalidConfig,
+      '--output markdown is for gitops plan <repo> --ref <head> --base <branch>',
+      {
+        field: '--output',
+      },
+    );
   }
   const target = v.target ?? 'local';
   if (target !== 'local' && target !== 'aws') {
@@ -88,6 +99,7 @@ export function parseCli(argv: readonly string[]): CliOptions {
     ...(v.policy ? { policy: v.policy } : {}),
     ...(v['service-role'] ? { serviceRole: v['service-role'] } : {}),
     useOwnCredentials: v['use-own-credentials'] ?? false,
+    ...(v.base ? { base: v.base } : {}),
   };
 }
 
@@ -120,6 +132,7 @@ function parse(argv: readonly string[]) {
       policy: { type: 'string' },
       'service-role': { type: 'string' },
       'use-own-credentials': { type: 'boolean' },
+      base: { type: 'string' },
     },
   });
 }
@@ -178,7 +191,9 @@ Options:
   --service-role ARN        --target aws: CloudFormation service role for every change set (default: the
                             installation stack's CfnServiceRoleArn output)
   --use-own-credentials     --target aws: run change sets with your own credentials, no service role
-  -o, --output human|json|yaml
+  -o, --output human|json|yaml|markdown
+  --base BRANCH             plan: preview --ref as a pull request into BRANCH (its bound environments);
+                            --output markdown prints the pull-request comment; exit 1 when something would change
   --dry-run                 sync: show the plan, change nothing
   --approve                 sync: apply stacks whose syncPolicy.automated is false
   --no-resources            drift: check revision drift only

@@ -79,6 +79,7 @@ async function run(o: CliOptions, io: Io): Promise<number> {
     case 'render':
       return render(o, io, logger);
     case 'plan': {
+      if (o.base) return previewPlan(o, o.base, io, logger);
       const deps = await depsFor(o, io, logger);
       const plan = await computePlan(deps, selection(o));
       reportEntryErrors(plan.entries, io);
@@ -238,8 +239,36 @@ async function render(o: CliOptions, io: Io, logger: Logger): Promise<number> {
       })
     : rendered;
   for (const failure of outcome.errors) io.err(`error: ${failure.key}: ${failure.error.describe()}\n`);
-  io.out(formatRendered(outcome.rendered, o.output));
+  io.out(formatRendered(outcome.rendered, o.output === 'markdown' ? 'human' : o.output));
   return outcome.errors.length ? 2 : 0;
+}
+
+/**
+ * `gitops plan <repo> --ref <head> --base <branch>`: the pull-request preview, as any CI can run it. Exit 0 nothing
+ * would change, 1 something would, 2 the head cannot be rendered (or the base has no environment bound to it).
+ */
+async function previewPlan(o: CliOptions, base: string, io: Io, logger: Logger): Promise<number> {
+  const { computePreview } = await import('../../shared/preview/compute.ts');
+  const { previewMarkdown } = await import('../../shared/preview/markdown.ts');
+  const { previewHasChanges, previewHasFailures } = await import('../../shared/preview/types.ts');
+  const { formatPreview } = await import('../../shared/preview/text.ts');
+  const deps = await depsFor(o, io, logger);
+  const outcome = await computePreview(deps, { baseBranch: base, headRef: o.ref ?? base });
+  if (outcome.kind === 'not-bound') {
+    io.err(`error: ${outcome.reason}: nothing to preview\n`);
+    return 2;
+  }
+  const preview = outcome.preview;
+  io.out(
+    o.output === 'markdown'
+      ? previewMarkdown(preview)
+      : o.output === 'json'
+        ? `${JSON.stringify(preview, null, 2)}\n`
+        : o.output === 'yaml'
+          ? stringify(preview)
+          : formatPreview(preview),
+  );
+  return previewHasFailures(preview) ? 2 : previewHasChanges(preview) ? 1 : 0;
 }
 
 function reportEntryErrors(entries: readonly { key: string; error?: GitOpsError }[], io: Io) {

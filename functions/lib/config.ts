@@ -34,6 +34,8 @@ export interface FunctionConfig {
   readonly driftValues: boolean;
   /** The installation policy (`GITOPS_POLICY`); none: each commit decides what it deploys. */
   readonly policy?: InstallationPolicy;
+  /** Pull-request previews are on. */
+  readonly previews: boolean;
 }
 
 export function readConfig(env: NodeJS.ProcessEnv, required: readonly (keyof typeof FunctionEnv)[]): FunctionConfig {
@@ -65,6 +67,7 @@ export function readConfig(env: NodeJS.ProcessEnv, required: readonly (keyof typ
       .filter(Boolean),
     driftValues: driftValuesSetting(env[FunctionEnv.driftValues], FunctionEnv.driftValues),
     ...(env[FunctionEnv.policy] ? { policy: parsePolicy(env[FunctionEnv.policy] ?? '', FunctionEnv.policy) } : {}),
+    previews: env[FunctionEnv.previews] === 'true',
   };
 }
 

@@ -20,6 +20,10 @@ export const DetailType = {
   DriftResolved: 'Drift Resolved',
   HealthDegraded: 'Health Degraded',
   HealthRestored: 'Health Restored',
+  /** A pull request's preview was computed (and published on its forge when a token is configured). */
+  PreviewReady: 'Preview Ready',
+  /** The webhook function's hand-off of a pull-request delivery to the sync function (AWS only). */
+  PreviewRequested: 'Preview Requested',
 } as const;
 export type DetailType = (typeof DetailType)[keyof typeof DetailType];
 
@@ -79,4 +83,6 @@ export const defaultSeverity: Readonly<Record<DetailType, Severity>> = {
   'Drift Resolved': 'info',
   'Health Degraded': 'error',
   'Health Restored': 'info',
+  'Preview Ready': 'info',
+  'Preview Requested': 'info',
 };

@@ -16,6 +16,8 @@ const HAPPENED: Readonly<Record<string, string>> = {
   'Drift Resolved': 'drift resolved',
   'Health Degraded': 'health degraded',
   'Health Restored': 'healthy again',
+  'Preview Ready': 'pull-request preview ready',
+  'Preview Requested': 'pull-request preview requested',
 };
 
 export const happened = (event: GitOpsEvent): string => HAPPENED[event.detailType] ?? event.detailType.toLowerCase();

@@ -8,9 +8,12 @@ import { computePlan, type Plan } from '../engine/plan.ts';
 import { statusRows } from '../engine/status.ts';
 import { type SyncReport, sync } from '../engine/sync.ts';
 import { GitOpsError, Reason, toGitOpsError } from '../errors.ts';
+import { forgeFor } from '../forges/index.ts';
 import { stackKey } from '../model.ts';
 import type { InstallationPolicy } from '../policy/schema.ts';
 import type { Logger, Source } from '../ports.ts';
+import { OpenPreviews } from '../preview/open-previews.ts';
+import { formatPreview } from '../preview/text.ts';
 import { DeliveryDedupe } from '../webhook/dedupe.ts';
 import { handleWebhook } from '../webhook/handle.ts';
 import type { PushDelivery } from '../webhook/parse.ts';
@@ -19,7 +22,8 @@ import { CoalescingQueue } from './keyed-queue.ts';
 import { listenOnLoopback } from './listen.ts';
 import { localDeps } from './local-deps.ts';
 import { statusPageFor } from './status-page/handler.ts';
-import { refusal, SECURITY_HEADERS } from './status-page/security.ts';
+import { renderPreviews } from './status-page/previews-view.ts';
+import { allowedHost, refusal, SECURITY_HEADERS } from './status-page/security.ts';
 import { formatSyncSummary } from './summary.ts';
 
 export interface DevOptions {
@@ -47,6 +51,8 @@ export interface DevRuntime {
   readonly url: string;
   readonly repo: string;
   readonly events: MemoryEventSink;
+  /** The open pull requests and their newest preview. */
+  readonly previews: OpenPreviews;
   /** Runs a sync now (as a push would) and resolves when it and anything queued behind it finished. */
   syncNow(reason: string): Promise<void>;
   /** Runs the out-of-sync and drift check now. */
@@ -152,6 +158,29 @@ export async function startDevRuntime(options: DevOptions): Promise<DevRuntime> 
       }
     });
 
+  // Pull-request previews: computed against the state folder, printed, shown on /previews, and published on the
+  // forge when its token is set (GITOPS_GITHUB_TOKEN, GITOPS_SECRET_GITLAB_TOKEN, GITOPS_SECRET_BITBUCKET_TOKEN).
+  const apiBaseUrls = {
+    ...(options.env.GITOPS_GITHUB_API_URL ? { github: options.env.GITOPS_GITHUB_API_URL } : {}),
+    ...(options.env.GITOPS_GITLAB_API_URL ? { gitlab: options.env.GITOPS_GITLAB_API_URL } : {}),
+    ...(options.env.GITOPS_BITBUCKET_API_URL ? { bitbucket: options.env.GITOPS_BITBUCKET_API_URL } : {}),
+  };
+  const previews = new OpenPreviews({
+    deps: {
+      ...deps,
+      forge: (pr) => forgeFor(pr.provider, { secrets: deps.secrets, apiBaseUrls }),
+      changeSets: options.env.GITOPS_PREVIEW_CHANGE_SETS === 'true',
+    },
+    followedBranch: () => branch,
+    onRun: (pr, run) => {
+      if (run.kind === 'published') say(`preview of #${pr.number} (${pr.provider}):\n${formatPreview(run.preview)}`);
+      else if (run.kind === 'superseded')
+        say(`preview of #${pr.number} at ${run.sha.slice(0, 7)}: superseded by a newer push`);
+      else say(`preview of #${pr.number}: ${run.reason}`);
+    },
+    onError: (pr, err) => say(`preview of #${pr.number} failed: ${toGitOpsError(err).describe()}`),
+  });
+
   const dedupe = new DeliveryDedupe({ max: 10_000, ttlMs: 24 * 3_600_000, clock: deps.clock });
   const onPush = async (push: PushDelivery & { kind: 'push' }) => {
     if (branch && push.branch !== branch) return { ignored: `push to ${push.branch}; watching ${branch}` };
@@ -176,6 +205,9 @@ export async function startDevRuntime(options: DevOptions): Promise<DevRuntime> 
           dedupe,
           ...(options.maxBodyBytes ? { maxBytes: options.maxBodyBytes } : {}),
           onPush: (push) => onPush(push as PushDelivery & { kind: 'push' }),
+          onPullRequest: async (pr) => {
+            void previews.schedule(pr);
+          },
           logger: options.logger,
         },
       );
@@ -195,6 +227,28 @@ export async function startDevRuntime(options: DevOptions): Promise<DevRuntime> 
     }
     if (url.pathname === '/api/status' && req.method === 'GET') {
       send(res, 200, 'application/json', JSON.stringify(statusRows(await deps.state.listStacks())), SECURITY_HEADERS);
+      return;
+    }
+    if ((url.pathname === '/previews' || url.pathname === '/api/previews') && req.method === 'GET') {
+      if (!allowedHost(req)) {
+        send(
+          res,
+          403,
+          'text/plain; charset=utf-8',
+          'The status page answers only requests to 127.0.0.1 or localhost.\n',
+        );
+        return;
+      }
+      if (url.pathname === '/api/previews') {
+        send(res, 200, 'application/json', JSON.stringify(previews.list()));
+        return;
+      }
+      res.writeHead(200, {
+        ...SECURITY_HEADERS,
+        'content-type': 'text/html; charset=utf-8',
+        'cache-control': 'no-store',
+      });
+      res.end(renderPreviews({ mode: 'dev' }, previews.list()).value);
       return;
     }
     if (url.pathname === '/api/events' && req.method === 'GET') {
@@ -219,7 +273,7 @@ export async function startDevRuntime(options: DevOptions): Promise<DevRuntime> 
 
   say(`lambda-gitops dev: watching ${repo}`);
   say(`  webhook   POST ${url}/webhook  (GitHub, GitLab, Bitbucket; signed with GITOPS_WEBHOOK_SECRET)`);
-  say(`  status    ${url}/  ·  ${url}/api/status`);
+  say(`  status    ${url}/  ·  ${url}/api/status  ·  pull-request previews ${url}/previews`);
   say(
     `  state     ${relativeOrAbsolute(stateDir)}  ·  events in ${relativeOrAbsolute(join(stateDir, 'events.jsonl'))}`,
   );
@@ -237,6 +291,7 @@ export async function startDevRuntime(options: DevOptions): Promise<DevRuntime> 
   const close = async () => {
     clearInterval(timer);
     await queue.idle();
+    await previews.idle();
     await new Promise<void>((ok) => server.close(() => ok()));
   };
   process.once('SIGINT', () => void close());
@@ -246,6 +301,7 @@ export async function startDevRuntime(options: DevOptions): Promise<DevRuntime> 
     url,
     repo,
     events: live,
+    previews,
     syncNow: (why) => runSync(why),
     checkNow: () => runCheck(),
     idle: () => queue.idle(),

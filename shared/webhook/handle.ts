@@ -17,6 +17,7 @@ import type { Logger } from '../ports.ts';
 import { registerSecret } from '../sanitize.ts';
 import { bodyDigest, type DeliveryLedger } from './dedupe.ts';
 import { parsePush } from './parse.ts';
+import { isPullRequestEvent, type PullRequest, parsePullRequest } from './pull-request.ts';
 import type { Push, WebhookRequest } from './types.ts';
 import { requireSignatureHeader, verifyDelivery } from './verify.ts';
 
@@ -35,6 +36,12 @@ export interface WebhookDeps {
    */
   readonly onPush: (push: Push) => Promise<unknown>;
   readonly logger: Logger;
+  /**
+   * Hands a pull-request delivery on (a preview to compute, or one to end). Without it pull-request events are
+   * ignored like any other unsupported event. Same answers as `onPush`: `{ ignored }` for a pull request this
+   * installation does not preview (another repository, a base branch bound to no environment).
+   */
+  readonly onPullRequest?: (pr: PullRequest) => Promise<unknown>;
 }
 
 export interface WebhookResponse {
@@ -80,6 +87,12 @@ async function handle(req: WebhookRequest & { readonly method?: string }, deps: 
   // Whatever supplied it, the secret is masked from here on (a log line quoting an error must not carry it).
   registerSecret(secret);
   const provider = await verifyDelivery(req, secret);
+  if (deps.onPullRequest && isPullRequestEvent(provider, req.headers)) {
+    return handOn(parsePullRequest(provider, req.headers, req.body), req.body, deps.onPullRequest, deps, (pr) => {
+      const what = pr.action === 'close' ? 'closed' : `at ${pr.headSha.slice(0, 7)}`;
+      return `pull request #${pr.number} ${pr.headBranch} → ${pr.baseBranch} ${what}`;
+    });
+  }
   const delivery = parsePush(provider, req.headers, req.body);
   if (delivery.kind === 'ignored') {
     deps.logger.info(`webhook ignored: ${delivery.reason}`, { provider, deliveryId: delivery.deliveryId });
@@ -139,6 +152,57 @@ async function handle(req: WebhookRequest & { readonly method?: string }, deps: 
     repo: delivery.repoName,
   });
   return answer(202, { accepted: delivery.deliveryId });
+}
+
+/** The pull-request path: the same dedupe, hand-off and answers as a push. */
+async function handOn<T extends { kind: string; provider: string; deliveryId: string }>(
+  delivery: T | { kind: 'ignored'; provider: string; deliveryId: string; reason: string },
+  body: Uint8Array,
+  hand: (delivery: T) => Promise<unknown>,
+  deps: WebhookDeps,
+  describe: (delivery: T) => string,
+): Promise<WebhookResponse> {
+  const { provider, deliveryId } = delivery;
+  if ('reason' in delivery && delivery.kind === 'ignored') {
+    deps.logger.info(`webhook ignored: ${delivery.reason}`, { provider, deliveryId });
+    return answer(200, { ignored: delivery.reason });
+  }
+  const item = delivery as T;
+  // The same ledger as a push: by delivery id and by the digest of the signed body (a replay under a new id).
+  const keys = { id: `${provider}:${deliveryId}`, digest: bodyDigest(body) };
+  let claim: Awaited<ReturnType<DeliveryLedger['claim']>>;
+  try {
+    claim = await deps.dedupe.claim(keys);
+  } catch (err) {
+    deps.logger.error('webhook delivery could not be recorded', { provider, deliveryId, error: err });
+    return answer(503, { error: 'Unavailable', message: 'internal error' });
+  }
+  if (claim !== 'new') {
+    deps.logger.info('webhook duplicate delivery', { provider, deliveryId });
+    return answer(200, { duplicate: deliveryId });
+  }
+  try {
+    const handed = await hand(item);
+    if (isIgnored(handed)) {
+      deps.logger.info(`webhook ignored: ${handed.ignored}`, { provider, deliveryId });
+      return answer(200, { ignored: handed.ignored });
+    }
+  } catch (err) {
+    await deps.dedupe.release(keys).catch((releaseError: unknown) => {
+      deps.logger.warn('webhook delivery could not be forgotten; a redelivery may be answered as a duplicate', {
+        deliveryId,
+        error: releaseError,
+      });
+    });
+    deps.logger.error('webhook delivery could not be handed on', { provider, deliveryId, error: err });
+    const retryable = err instanceof GitOpsError && err.retryable;
+    return answer(retryable ? 503 : 500, {
+      error: retryable ? 'Unavailable' : Reason.Internal,
+      message: 'internal error',
+    });
+  }
+  deps.logger.info(`webhook accepted: ${describe(item)}`, { provider, deliveryId });
+  return answer(202, { accepted: deliveryId });
 }
 
 /** `onPush`'s way to say the push is not for this installation (another repository or branch). */

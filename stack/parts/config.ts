@@ -35,6 +35,8 @@ export interface ValidatedConfig {
   readonly approvers: readonly string[];
   readonly webhookConcurrency: number | false;
   readonly entries: Readonly<Record<GitOpsFunctionName, string>>;
+  /** Pull-request previews are on (props.pullRequestPreviews). */
+  readonly previews: boolean;
 }
 
 export const fail = (message: string): never => {
@@ -226,6 +228,7 @@ export function validate(props: GitOpsProps, stack: Stack): ValidatedConfig {
     approvers,
     webhookConcurrency,
     entries,
+    previews: props.pullRequestPreviews ?? false,
   };
 }
 

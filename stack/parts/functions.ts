@@ -112,6 +112,7 @@ export function createFunctions(
       ...state,
       [FunctionEnv.secretsPrefix]: config.secretsPrefix,
       [FunctionEnv.repositories]: repositoriesJson,
+      ...(config.previews ? { [FunctionEnv.previews]: 'true' } : {}),
     },
     config.webhookConcurrency,
   );
@@ -128,6 +129,7 @@ export function createFunctions(
     [FunctionEnv.repositories]: repositoriesJson,
     [FunctionEnv.stackNamePrefix]: config.stackNamePrefix,
     [FunctionEnv.applyQueueUrl]: applyQueue.queueUrl,
+    ...(config.previews ? { [FunctionEnv.previews]: 'true', [FunctionEnv.githubApiUrl]: config.githubApiUrl } : {}),
   });
   const apply = fn(
     'apply',

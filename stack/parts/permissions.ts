@@ -34,6 +34,10 @@ export function grantFunctionRights(functions: GitOpsFunctions, config: Validate
   grantSecrets(sync, names.gitToken, ...config.trustedKeyParameters);
   grantSecrets(drift, names.gitToken, ...config.trustedKeyParameters);
   grantSecrets(notify, names.slackWebhookUrl, names.githubToken);
+  // Pull-request previews: the sync function comments on the pull request with the forge's token.
+  if (config.previews) {
+    grantSecrets(sync, names.githubToken, names.githubAppToken, names.gitlabToken, names.bitbucketToken);
+  }
   grantStateAccess(targets.stateBucket, sync, config.statePrefix);
   grantStateAccess(targets.stateBucket, apply, config.statePrefix);
   grantStateAccess(targets.stateBucket, drift, config.statePrefix);

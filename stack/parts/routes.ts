@@ -42,8 +42,30 @@ export interface RepositoryRouteTargets {
  */
 export function routeRepositories(scope: Construct, config: ValidatedConfig, t: RepositoryRouteTargets): void {
   const stack = Stack.of(scope);
+  const previewed = new Set<string>();
   for (const repo of config.repositories) {
     const routeId = constructIdOf(repo);
+    // Pull-request previews of the repository (whatever their base branch: the preview finds the bound environments)
+    // to the sync queue, in a message group of their own so they never wait behind, nor delay, a sync. One rule per
+    // repository, however many of its branches are configured.
+    if (config.previews && !previewed.has(repo.url)) {
+      previewed.add(repo.url);
+      new events.Rule(scope, `PreviewRoute${routeId}`, {
+        eventBus: t.bus,
+        description: `Preview Requested of ${repo.name} to the sync queue`,
+        eventPattern: {
+          source: [EVENT_SOURCE],
+          detailType: [DetailType.PreviewRequested],
+          detail: { repo: [...new Set([repo.name, repo.url])] },
+        },
+        targets: [
+          new targets.SqsQueue(t.syncQueue, {
+            messageGroupId: `${repo.name}/previews`,
+            deadLetterQueue: t.deliveryDlq,
+          }),
+        ],
+      });
+    }
     new events.Rule(scope, `SyncRoute${routeId}`, {
       eventBus: t.bus,
       description: `Push Received and Sync Requested of ${repo.name}@${repo.branch} to the sync queue`,

@@ -79,6 +79,7 @@ export function page(ctx: PageContext, title: string, current: 'stacks' | 'graph
   <nav aria-label="Pages"><ul>
     <li><a href="/"${here('stacks')}>Stacks</a></li>
     <li><a href="/graph"${here('graph')}>Dependencies</a></li>
+    ${ctx.mode === 'dev' ? html`<li><a href="/previews">Pull requests</a></li>` : ''}
   </ul></nav>
   ${ctx.mode === 'dev' ? html`<p id="live" class="muted">Live updates need JavaScript</p>` : ''}
   ${syncForm}

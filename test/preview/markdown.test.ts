@@ -1,0 +1,155 @@
+/**
+ * `gitops plan <repo> --ref <head> --base <branch> --output markdown`: the pull-request comment body any CI can
+ * post, as a real process on the bundled example. The snapshot is the comment a reviewer reads for a change that
+ * replaces a resource.
+ */
+import { spawn } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { PREVIEW_MARKER, previewMarkdown } from '../../shared/preview/markdown.ts';
+import type { Preview } from '../../shared/preview/types.ts';
+import { type ExampleRepo, renameOrdersTable, syncedExample } from './example-repo.ts';
+
+const BIN = resolve('bin/gitops.js');
+const cache = mkdtempSync(join(tmpdir(), 'gitops-preview-cache-'));
+
+function gitops(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((ok, fail) => {
+    const child = spawn(process.execPath, [BIN, ...args], {
+      env: { PATH: process.env.PATH, HOME: process.env.HOME, XDG_CACHE_HOME: cache },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => (stderr += d));
+    child.on('error', fail);
+    child.on('close', (code) => ok({ code: code ?? -1, stdout, stderr }));
+  });
+}
+
+let example: ExampleRepo;
+let head: string;
+
+beforeAll(async () => {
+  example = await syncedExample();
+  head = example.branch('rename-orders', { 'templates/data.yaml': renameOrdersTable }, 'Name the orders table');
+}, 120_000);
+
+describe('gitops plan --base --output markdown', () => {
+  it('prints the comment for a change that replaces a resource, and exits 1', async () => {
+    const run = await gitops([
+      'plan',
+      example.dir,
+      '--ref',
+      'rename-orders',
+      '--base',
+      'main',
+      '--output',
+      'markdown',
+      '--state',
+      example.state,
+    ]);
+    expect(run.stderr).toBe('');
+    expect(run.code).toBe(1);
+    expect(run.stdout.startsWith(`${PREVIEW_MARKER}\n`)).toBe(true);
+    expect(run.stdout).toContain(`Commit \`${head.slice(0, 7)}\` of \`rename-orders\``);
+    // Commit ids differ on every run; everything else is the snapshot.
+    const stable = run.stdout.replace(/`[0-9a-f]{7}`/g, '`<sha>`');
+    await expect(stable).toMatchFileSnapshot('__snapshots__/rename-orders.md');
+  });
+
+  it('exits 0 when the head changes nothing', async () => {
+    const run = await gitops([
+      'plan',
+      example.dir,
+      '--ref',
+      'main',
+      '--base',
+      'main',
+      '-o',
+      'markdown',
+      '--state',
+      example.state,
+    ]);
+    expect(run.code).toBe(0);
+    expect(run.stdout).toContain('### lambda-gitops preview: no changes');
+    expect(run.stdout).toContain('15 stacks unchanged.');
+  });
+
+  it('refuses --output markdown without --base', async () => {
+    const run = await gitops(['plan', example.dir, '-o', 'markdown', '--state', example.state]);
+    expect(run.code).toBe(2);
+    expect(run.stderr).toContain('--output markdown is for gitops plan <repo> --ref <head> --base <branch>');
+  });
+});
+
+describe('previewMarkdown escapes what the pull request wrote', () => {
+  const base: Preview = {
+    repo: '/r',
+    baseBranch: 'main',
+    base: { sha: 'a'.repeat(40) },
+    headRef: 'feature',
+    head: { sha: 'b'.repeat(40) },
+    environments: ['dev'],
+    mode: 'offline',
+    unchanged: 0,
+    stacks: [
+      {
+        key: 'dev/x',
+        stack: 'x',
+        environment: 'dev',
+        stackName: 'x|<img src=x onerror=alert(1)>',
+        region: 'eu-west-1',
+        status: 'failed',
+        capabilities: [],
+        newCapabilities: [],
+        failure: {
+          reason: 'InvalidTemplate',
+          message: '<script>alert(1)</script>\n| injected |',
+          file: 'a`b.yaml',
+          line: 3,
+        },
+      },
+      {
+        key: 'dev/y',
+        stack: 'y',
+        environment: 'dev',
+        stackName: 'y',
+        region: 'eu-west-1',
+        status: 'create',
+        capabilities: [],
+        newCapabilities: [],
+        changes: { added: ['R'], modified: [], removed: [], replaced: [], parametersChanged: [], tagsChanged: [] },
+        diffText: 'Resources\n[+] R\n```\n</details><script>x</script>',
+      },
+    ],
+  };
+
+  it('no raw HTML, no broken table row, a fence the diff cannot close', () => {
+    const md = previewMarkdown(base);
+    // Inside a code fence HTML is shown as text; outside of fences none may appear.
+    const outside = md.replace(/````diff\n[\s\S]*?\n````/g, '');
+    expect(outside).not.toContain('<img');
+    expect(outside).not.toContain('<script>');
+    expect(md).toContain('&lt;script&gt;');
+    const row = md.split('\n').find((l) => l.startsWith('| `dev/x`'));
+    expect(row?.split(/(?<!\\)\|/).length).toBe(6);
+    expect(md).toContain('````diff\nResources');
+  });
+
+  it('stays under the comment limit with a huge diff, saying the diff was left out', () => {
+    const huge = 'x'.repeat(200) + '\n';
+    const stacks = Array.from({ length: 40 }, (_, i) => ({
+      ...base.stacks[1]!,
+      key: `dev/s${i}`,
+      diffText: huge.repeat(140),
+    }));
+    const md = previewMarkdown({ ...base, stacks });
+    expect(md.length).toBeLessThanOrEqual(60_000);
+    expect(md).toContain('_The diff is too long for a comment; run `gitops plan` to see it._');
+    expect(md.match(/^\| `dev\/s\d+`/gm)).toHaveLength(40);
+  });
+});
