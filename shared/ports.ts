@@ -96,6 +96,16 @@ export interface ApplyRequest {
   /** Revert drift with a drift-aware change set (`DeploymentMode: REVERT_DRIFT`). */
   readonly revertDrift?: boolean;
   readonly signal?: AbortSignal;
+  /**
+   * preview only: keep what the preview made (a change set) so that `apply` can execute that same one. The caller
+   * then passes `changeSetId` to `apply`, or `discard`s the preview. A CLI sync does this; `plan` does not.
+   */
+  readonly keep?: boolean;
+  /**
+   * apply only: the change set a kept preview made for this stack. It is executed when it still matches what would be
+   * sent (template, resolved parameters, tags, capabilities); otherwise it is deleted and a new one is made.
+   */
+  readonly changeSetId?: string;
 }
 
 export interface ApplyResult {
@@ -113,6 +123,13 @@ export interface PreviewResult {
   readonly changes: ChangeSummary;
   readonly diffText: string;
   readonly hasChanges: boolean;
+  /** The change set a preview with `keep` left for `apply`. */
+  readonly changeSetId?: string;
+  /**
+   * Parameters fed by a dependency's output that is not applied yet (parameter → `stack.OutputName`): the preview
+   * was computed offline, without them.
+   */
+  readonly pendingParameters?: Readonly<Record<string, string>>;
 }
 
 export interface DeleteRequest {
@@ -129,6 +146,8 @@ export interface Applier {
   delete(request: DeleteRequest): Promise<void>;
   /** Stack status and the named alarms, after an apply. */
   health?(rendered: RenderedStack, signal?: AbortSignal): Promise<{ healthy: boolean; message: string }>;
+  /** Removes what a preview with `keep` left and no apply used (a change set, a stack it created for review). */
+  discard?(preview: PreviewResult, rendered: RenderedStack): Promise<void>;
 }
 
 // ---------------------------------------------------------------- Drift

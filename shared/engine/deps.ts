@@ -37,4 +37,10 @@ export interface Selection {
    */
   readonly preview?: boolean;
   readonly signal?: AbortSignal;
+  /**
+   * Keep what each preview made (a change set) for the apply that follows in the same process, so a CLI sync makes
+   * one change set per stack, shows it and executes that same one. Only `sync` sets it; it discards what it did not
+   * use. @default false
+   */
+  readonly keepPreviews?: boolean;
 }

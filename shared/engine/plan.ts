@@ -1,8 +1,10 @@
 import { type GitOpsError, toGitOpsError } from '../errors.ts';
 import type { RenderedStack, StackKey, StackState } from '../model.ts';
+import { diffTemplates } from '../plan/template-diff.ts';
 import type { PreviewResult, RepoSnapshot } from '../ports.ts';
 import type { EngineDeps, Selection } from './deps.ts';
 import { isSuperseded } from './newest-wins.ts';
+import { pendingParametersLine, resolveOutputParameters } from './output-parameters.ts';
 import { type Prepared, prepare } from './prepare.ts';
 
 /**
@@ -80,8 +82,10 @@ export async function computePlan(deps: EngineDeps, selection: Selection): Promi
     });
   }
 
+  // Dependencies' outputs as applied now: what a preview's `output:` parameters get.
+  const outputsOf = (key: StackKey) => states.get(key)?.lastApplied?.outputs;
   for (const rendered of outcome.rendered) {
-    entries.push(await planRendered(deps, rendered, states.get(rendered.key), selection));
+    entries.push(await planRendered(deps, rendered, states.get(rendered.key), selection, outputsOf));
   }
 
   // Stacks applied from this repository before and no longer declared: prune or report. Only when the whole
@@ -117,6 +121,7 @@ async function planRendered(
   rendered: RenderedStack,
   previous: StackState | undefined,
   selection: Selection,
+  outputsOf: (key: StackKey) => Readonly<Record<string, string>> | undefined,
 ): Promise<PlanEntry> {
   const signal = selection.signal;
   const base = {
@@ -144,10 +149,24 @@ async function planRendered(
   const message = applied ? `update to ${rendered.revision.slice(0, 7)}` : `create at ${rendered.revision.slice(0, 7)}`;
   if (selection.preview === false) return { ...base, action, message };
   try {
-    const previousRendered = applied ? (await deps.state.getRendered(applied.hash))?.rendered : undefined;
+    const storedPrevious = applied ? (await deps.state.getRendered(applied.hash))?.rendered : undefined;
+    const previousRendered = storedPrevious ? resolveOutputParameters(storedPrevious, outputsOf).rendered : undefined;
+    const { rendered: resolved, pending } = resolveOutputParameters(rendered, outputsOf);
+    if (Object.keys(pending).length > 0) {
+      // A dependency is not applied yet: CloudFormation would refuse the change set ("Parameters: [...] must have
+      // values"), so the preview is the offline template diff, and says which values it did not have.
+      const offline = await diffTemplates(previousRendered, resolved);
+      const preview: PreviewResult = {
+        ...offline,
+        diffText: `${offline.diffText.trimEnd()}\n${pendingParametersLine(pending)}\n`,
+        pendingParameters: pending,
+      };
+      return { ...base, action, preview, message };
+    }
     const preview = await deps.applier.preview({
-      rendered,
+      rendered: resolved,
       ...(previousRendered ? { previous: previousRendered } : {}),
+      ...(selection.keepPreviews ? { keep: true } : {}),
       ...(signal ? { signal } : {}),
     });
     return { ...base, action, preview, message };

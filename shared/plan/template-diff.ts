@@ -15,7 +15,7 @@ import type { TemplateDiff } from '@aws-cdk/cloudformation-diff';
 import type { CfnTemplate, ChangeSummary, RenderedStack } from '../model.ts';
 import type { PreviewResult } from '../ports.ts';
 import { sanitize } from '../sanitize.ts';
-import { changedKeys } from './change-summary.ts';
+import { changedKeys, effectiveParameterValues } from './change-summary.ts';
 
 type DiffLibrary = typeof import('@aws-cdk/cloudformation-diff');
 
@@ -93,13 +93,7 @@ export async function diffTemplates(
  * only what was sent) catches a changed Default, which CloudFormation applies too.
  */
 function effectiveParameters(stack: RenderedStack): Record<string, string> {
-  const out: Record<string, string> = {};
-  const declared = (stack.template as CfnTemplate).Parameters ?? {};
-  for (const [name, spec] of Object.entries(declared)) {
-    if (spec.Default !== undefined) out[name] = stringify(spec.Default);
-  }
-  for (const [name, value] of Object.entries(stack.parameters)) out[name] = value;
-  return out;
+  return effectiveParameterValues(stack.template as CfnTemplate, stack.parameters);
 }
 
 function secretParameters(...stacks: (RenderedStack | undefined)[]): Set<string> {
@@ -110,12 +104,6 @@ function secretParameters(...stacks: (RenderedStack | undefined)[]): Set<string>
     }
   }
   return names;
-}
-
-function stringify(value: unknown): string {
-  if (typeof value === 'string') return value;
-  if (Array.isArray(value)) return value.map(stringify).join(',');
-  return JSON.stringify(value);
 }
 
 /**

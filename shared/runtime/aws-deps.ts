@@ -48,6 +48,12 @@ export interface AwsSettings {
   readonly trustedKeyParameters?: readonly string[];
   /** How long one stack operation may take. @default 30 minutes */
   readonly stackTimeoutMs?: number;
+  /**
+   * The bucket of each account and region that large templates of stacks in other accounts go to, written and read
+   * with the environment's role; `{account}` and `{region}` are replaced.
+   * @default the CDK bootstrap assets bucket, `cdk-hnb659fds-assets-{account}-{region}`
+   */
+  readonly artifactBucket?: string;
   readonly clients?: {
     readonly s3?: S3Client;
     readonly eventBridge?: EventBridgeClient;
@@ -82,7 +88,19 @@ export function awsPorts(settings: AwsSettings): Omit<EngineDeps, 'source'> & { 
       settings.serviceRole,
       new CloudFormationApplier({
         clients: cloudFormation,
-        uploader: new S3TemplateUploader({ bucket: settings.bucket, region: settings.region, client: s3 }),
+        uploader: new S3TemplateUploader({
+          bucket: settings.bucket,
+          region: settings.region,
+          client: s3,
+          ...(cloudFormation instanceof AwsClientFactory
+            ? {
+                crossAccount: {
+                  s3: (target) => cloudFormation.s3(target),
+                  ...(settings.artifactBucket ? { bucketFor: bucketPattern(settings.artifactBucket) } : {}),
+                },
+              }
+            : {}),
+        }),
         clock,
         logger: settings.logger,
         ...(settings.stackTimeoutMs ? { stackTimeoutMs: settings.stackTimeoutMs } : {}),
@@ -107,6 +125,11 @@ export function awsPorts(settings: AwsSettings): Omit<EngineDeps, 'source'> & { 
       ? { requireSigned: { keys: [], ssmKeys: [...settings.trustedKeyParameters] } }
       : {}),
   };
+}
+
+/** `{account}` and `{region}` of a bucket name pattern filled in. */
+export function bucketPattern(pattern: string): (account: string, region: string) => string {
+  return (account, region) => pattern.replaceAll('{account}', account).replaceAll('{region}', region);
 }
 
 /** Every port, with the repository's source; the git token is read from SSM when the source asks for it. */
@@ -136,5 +159,6 @@ export function withDefaultServiceRole(role: string | undefined, applier: Applie
     apply: (request) => applier.apply({ ...request, rendered: withRole(request.rendered) }),
     delete: (request) => applier.delete(request),
     ...(applier.health ? { health: (rendered, signal) => applier.health!(withRole(rendered), signal) } : {}),
+    ...(applier.discard ? { discard: (preview, rendered) => applier.discard!(preview, withRole(rendered)) } : {}),
   };
 }

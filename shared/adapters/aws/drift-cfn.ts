@@ -217,6 +217,8 @@ export class CloudFormationDriftDetector implements DriftDetector {
         clock: this.#clock,
         attempts: this.#throttleAttempts,
         ...(signal ? { signal } : {}),
+        // The clients make one attempt each (clients.ts): transient faults are retried here, with the throttles.
+        retryIf: (err) => !isAbort(err) && isTransient(err),
         onExhausted: (err) =>
           new ApplyError(
             Reason.Throttled,
