@@ -34,6 +34,8 @@ export interface EnvironmentSpec {
   readonly syncPolicy: SyncPolicy;
   readonly parameters: Readonly<Record<string, string>>;
   readonly tags: Readonly<Record<string, string>>;
+  /** Capabilities acknowledged for every stack of the environment (added to the inferred ones). */
+  readonly capabilities?: readonly Capability[];
 }
 
 /** One stack of the repository, before it is placed in an environment. */
@@ -58,6 +60,7 @@ export interface StackSpec {
         readonly region?: string;
         readonly parameters?: Readonly<Record<string, string>>;
         readonly tags?: Readonly<Record<string, string>>;
+        readonly capabilities?: readonly Capability[];
       }
     >
   >;
@@ -69,6 +72,8 @@ export interface StackSpec {
   readonly recreateOnRollbackComplete: boolean;
   /** CloudFormation service role ARN for this stack's operations. */
   readonly serviceRole?: string;
+  /** Capabilities acknowledged in gitops.yaml for this stack (added to the inferred ones). */
+  readonly capabilities?: readonly Capability[];
 }
 
 export interface NotificationRoute {

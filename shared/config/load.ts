@@ -225,6 +225,7 @@ function buildEnvironments(cfg: GitopsFile, options: LoadOptions, at: At): Envir
       syncPolicy: { ...DEFAULT_SYNC_POLICY, ...defaults.syncPolicy, ...env.syncPolicy },
       parameters: { ...defaults.parameters, ...env.parameters },
       tags: { ...defaults.tags, ...env.tags },
+      ...(env.capabilities?.length ? { capabilities: env.capabilities } : {}),
     };
   });
 }
@@ -261,6 +262,7 @@ async function stacksOfEntry(
     alarms: entry.alarms ?? [],
     recreateOnRollbackComplete: entry.recreateOnRollbackComplete ?? true,
     ...(entry.serviceRole ? { serviceRole: entry.serviceRole } : {}),
+    ...(entry.capabilities?.length ? { capabilities: entry.capabilities } : {}),
   };
 
   if (entry.template !== undefined) {

@@ -16,9 +16,10 @@ import {
   stackKey,
 } from '../model.ts';
 import type { RepoSnapshot } from '../ports.ts';
-import { inferCapabilities } from './capabilities.ts';
+import { inferCapabilities, mergeCapabilities } from './capabilities.ts';
 import { parseTemplate } from './cfn-template.ts';
 import { canonicalJson, sha256Hex } from './hash.ts';
+import { type NestedTemplate, readNestedTemplates } from './nested-templates.ts';
 import { resolveParameters } from './parameters.ts';
 import { assertNoPlaintextSecrets, type ScannedValue } from './secrets-scan.ts';
 import { mergeTags } from './tags.ts';
@@ -92,19 +93,26 @@ export async function renderStacks(
       if (!spec.environments.includes(env.name)) continue;
       const key = stackKey(env.name, spec.name);
       try {
-        const inputs = await collectInputs(tree, config, spec);
+        const direct = await collectInputs(tree, config, spec);
         const previous = options.previous?.(key);
-        if (previous && sameInputs(previous.inputs, inputs.oids)) {
+        if (previous && inputsUnchanged(tree, previous.inputs, direct.oids)) {
           outcome.unchanged.push(key);
           continue;
         }
-        let template = templates.get(inputs.templateFile);
+        let template = templates.get(direct.templateFile);
         if (!template) {
-          template = tree.readText(inputs.templateFile).then((text) => parseTemplate(text, inputs.templateFile));
-          templates.set(inputs.templateFile, template);
+          template = tree.readText(direct.templateFile).then((text) => parseTemplate(text, direct.templateFile));
+          templates.set(direct.templateFile, template);
         }
+        const parsed = await template;
+        // Nested templates in the repository are inputs too, and their resources need capabilities of the parent.
+        const nested = await readNestedTemplates(tree, direct.templateFile, parsed, templates);
+        const inputs: Inputs = {
+          templateFile: direct.templateFile,
+          oids: Object.assign({}, direct.oids, ...nested.map((n) => n.oids)),
+        };
         outcome.rendered.push(
-          renderOne(snapshot, config, env, spec, await template, inputs, options.stackNamePrefix ?? ''),
+          renderOne(snapshot, config, env, spec, parsed, inputs, options.stackNamePrefix ?? '', nested),
         );
       } catch (err) {
         outcome.errors.push({ key, stack: spec.name, environment: env.name, error: toGitOpsError(err) });
@@ -135,9 +143,20 @@ async function collectInputs(tree: RepoTree, config: RepoConfig, spec: StackSpec
   return { oids, templateFile: resolved.entry.path };
 }
 
-function sameInputs(a: Readonly<Record<string, string>>, b: Readonly<Record<string, string>>): boolean {
-  const keys = Object.keys(a);
-  return keys.length === Object.keys(b).length && keys.every((k) => b[k] === a[k]);
+/**
+ * Whether a stack's inputs are what its last render read: every file it read then has the same blob id now, and the
+ * files the stack names directly are among them. Files found by reading others (nested templates) are only known
+ * from the last render; they can only differ if a file that named them differs, which this sees.
+ */
+function inputsUnchanged(
+  tree: RepoTree,
+  previous: Readonly<Record<string, string>>,
+  direct: Readonly<Record<string, string>>,
+): boolean {
+  return (
+    Object.entries(direct).every(([path, oid]) => previous[path] === oid) &&
+    Object.entries(previous).every(([path, oid]) => tree.get(path)?.oid === oid)
+  );
 }
 
 function renderOne(
@@ -148,6 +167,7 @@ function renderOne(
   template: CfnTemplate,
   inputs: Inputs,
   stackNamePrefix: string,
+  nested: readonly NestedTemplate[],
 ): RenderedStack {
   const override = spec.overrides[env.name] ?? {};
   const configFile = config.mode === 'gitops.yaml' ? GITOPS_FILE : spec.declaredIn;
@@ -183,7 +203,13 @@ function renderOne(
     dependsOn: spec.dependsOn,
   });
   const { tags } = mergeTags(tagLayers);
-  const capabilities = inferCapabilities(resolved.template);
+  const capabilities = mergeCapabilities(
+    inferCapabilities(resolved.template),
+    ...nested.map((n) => inferCapabilities(n.template)),
+    env.capabilities ?? [],
+    spec.capabilities ?? [],
+    override.capabilities ?? [],
+  );
   const stackName = stackNameFor(spec, env, override.stackName, config, stackNamePrefix);
   const region = override.region ?? env.region;
 

@@ -474,7 +474,7 @@ export class CloudFormationApplier implements Applier {
         if (/Requires capabilities/i.test(reason)) {
           throw new ApplyError(
             Reason.InsufficientCapabilities,
-            `${ctx.stackName}: ${reason}; add them to the stack's capabilities`,
+            `${ctx.stackName}: ${reason}; ${capabilityAdvice(reason)}`,
           );
         }
         throw new ApplyError(
@@ -687,7 +687,7 @@ export class CloudFormationApplier implements Applier {
     if (name === 'InsufficientCapabilitiesException' || /Requires capabilities/i.test(message)) {
       return new ApplyError(
         Reason.InsufficientCapabilities,
-        `${ctx.stackName}: ${message}; add them to the stack's capabilities`,
+        `${ctx.stackName}: ${message}; ${capabilityAdvice(message)}`,
         {
           cause: err,
         },
@@ -771,6 +771,16 @@ function outputsOf(stack: Stack | undefined): Record<string, string> {
   const out: Record<string, string> = {};
   for (const o of stack?.Outputs ?? []) if (o.OutputKey) out[o.OutputKey] = o.OutputValue ?? '';
   return out;
+}
+
+/**
+ * What to do about "Requires capabilities : [CAPABILITY_IAM]": the gitops.yaml field that exists for it, with the
+ * capabilities CloudFormation named.
+ */
+export function capabilityAdvice(message: string): string {
+  const named = message.match(/CAPABILITY_[A-Z_]+/g);
+  const list = named ? [...new Set(named)].join(', ') : 'CAPABILITY_…';
+  return `declare them in gitops.yaml with "capabilities: [${list}]" on the stack (stacks[].capabilities), on overrides.<env>, or on the environment (environments[].capabilities); lambda-gitops infers them only from IAM resources, transforms and nested templates it can read in the repository`;
 }
 
 /** What a change set is made from, so a kept one is executed only for the same input. */
