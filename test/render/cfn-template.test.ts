@@ -98,7 +98,7 @@ describe('parseTemplate: YAML 1.1 numbers as CloudFormation reads them', () => {
     ['1.0.0', '1.0.0'],
   ])('%s → %j', (written, expected) => {
     const t = parseTemplate(`Resources:\n  R:\n    Type: T\n    Properties:\n      V: ${written}\n`, 't.yaml');
-    expect((t.Resources?.['R']?.Properties as { V: unknown }).V).toEqual(expected);
+    expect((t.Resources?.['R']?.Properties as { V: unknown } | undefined)?.V).toEqual(expected);
   });
 
   it('keeps cfn-lint metadata codes as written', () => {
