@@ -163,6 +163,31 @@ export interface RenderedStack {
   readonly branch: string;
   /** The repository's notification routes (not sent to CloudFormation, so not part of the hash). */
   readonly notifications?: readonly NotificationRoute[];
+  /** Local files packaged for this stack (code, definitions, nested templates): stored before a preview or apply. */
+  readonly artifacts?: readonly ArtifactRef[];
+  /** Nested templates as packaged, by logical path (`Network`, `Network/Roles`), for the plan's diff. */
+  readonly nestedTemplates?: Readonly<Record<string, CfnTemplate>>;
+}
+
+/** One packaged artifact: content-addressed, rebuilt from the commit's blobs when it is stored. */
+export interface ArtifactRef {
+  /** Object key: `artifacts/<sha256>.zip`, `artifacts/<sha256>.<ext>`, `templates/<sha256>.json`. */
+  readonly key: string;
+  readonly sha256: string;
+  readonly size: number;
+  /** The repository path the template named (a folder, a file, a nested template). */
+  readonly source: string;
+  /** `zip`: the files below, zipped deterministically; `file`: one file as it is; `template`: `body`. */
+  readonly kind: 'zip' | 'file' | 'template';
+  /** zip and file: the blobs, with the name each has inside the zip. */
+  readonly files?: readonly {
+    readonly path: string;
+    readonly name: string;
+    readonly oid: string;
+    readonly mode: string;
+  }[];
+  /** template: the packaged nested template as sent (JSON). */
+  readonly body?: string;
 }
 
 export interface ChangeSummary {

@@ -150,6 +150,27 @@ export interface Applier {
   discard?(preview: PreviewResult, rendered: RenderedStack): Promise<void>;
 }
 
+// ---------------------------------------------------------------- Artifacts
+
+/** Where a stack runs: its artifacts must be readable there (Lambda reads code from its own region). */
+export interface ArtifactTarget {
+  readonly region: string;
+  /** The environment's role: its account holds the artifacts, and the role writes and reads them. */
+  readonly role?: string;
+  readonly externalId?: string;
+}
+
+/**
+ * Packaged artifacts (code zips, definitions, nested templates), content-addressed per account and region. `locate`
+ * is pure (render calls it to write the S3 locations into the template); `put` stores the bytes before the stack's
+ * preview or apply.
+ */
+export interface ArtifactStore {
+  locate(target: ArtifactTarget): { readonly bucket: string; url(key: string): string };
+  /** Stores `bytes` under `key` (idempotent: the same key always has the same content). */
+  put(target: ArtifactTarget, key: string, bytes: Uint8Array, signal?: AbortSignal): Promise<void>;
+}
+
 // ---------------------------------------------------------------- Drift
 
 export interface DriftResult {

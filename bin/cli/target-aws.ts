@@ -55,6 +55,7 @@ async function settingsFor(o: CliOptions, env: NodeJS.ProcessEnv, logger: Logger
     ...(env.GITOPS_SECRETS_PREFIX ? { secretsPrefix: env.GITOPS_SECRETS_PREFIX } : {}),
     ...(env.GITOPS_STACK_NAME_PREFIX !== undefined ? { stackNamePrefix: env.GITOPS_STACK_NAME_PREFIX } : {}),
     ...(env.GITOPS_ARTIFACT_BUCKET ? { artifactBucket: env.GITOPS_ARTIFACT_BUCKET } : {}),
+    ...(env.GITOPS_ACCOUNT_ID ? { account: env.GITOPS_ACCOUNT_ID } : {}),
     ...(env.GITOPS_TRUSTED_KEY_PARAMETERS
       ? {
           trustedKeyParameters: env.GITOPS_TRUSTED_KEY_PARAMETERS.split(',')

@@ -1,4 +1,14 @@
-import type { Applier, Clock, DriftDetector, EventSink, Logger, Secrets, Source, StateStore } from '../ports.ts';
+import type {
+  Applier,
+  ArtifactStore,
+  Clock,
+  DriftDetector,
+  EventSink,
+  Logger,
+  Secrets,
+  Source,
+  StateStore,
+} from '../ports.ts';
 
 /** The ports one engine run needs. Built at the edge (CLI, local runtime, Lambda handler) and passed in. */
 export interface EngineDeps {
@@ -20,6 +30,8 @@ export interface EngineDeps {
    * no commit can turn it off or add a key: the commit is checked against these keys before anything of it is read.
    */
   readonly requireSigned?: { readonly keys: readonly string[]; readonly ssmKeys: readonly string[] };
+  /** Where packaged artifacts go (the state folder locally, a bucket per account and region on AWS). */
+  readonly artifacts?: ArtifactStore;
 }
 
 /** Which part of the repository a run looks at: the CLI's selectors. */

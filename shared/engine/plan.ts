@@ -2,6 +2,7 @@ import { type GitOpsError, toGitOpsError } from '../errors.ts';
 import type { RenderedStack, StackKey, StackState } from '../model.ts';
 import { diffTemplates } from '../plan/template-diff.ts';
 import type { PreviewResult, RepoSnapshot } from '../ports.ts';
+import { publishArtifacts } from './artifacts.ts';
 import type { EngineDeps, Selection } from './deps.ts';
 import { isSuperseded } from './newest-wins.ts';
 import { pendingParametersLine, resolveOutputParameters } from './output-parameters.ts';
@@ -85,7 +86,7 @@ export async function computePlan(deps: EngineDeps, selection: Selection): Promi
   // Dependencies' outputs as applied now: what a preview's `output:` parameters get.
   const outputsOf = (key: StackKey) => states.get(key)?.lastApplied?.outputs;
   for (const rendered of outcome.rendered) {
-    entries.push(await planRendered(deps, rendered, states.get(rendered.key), selection, outputsOf));
+    entries.push(await planRendered(deps, rendered, states.get(rendered.key), selection, outputsOf, snapshot));
   }
 
   // Stacks applied from this repository before and no longer declared: prune or report. Only when the whole
@@ -122,6 +123,7 @@ async function planRendered(
   previous: StackState | undefined,
   selection: Selection,
   outputsOf: (key: StackKey) => Readonly<Record<string, string>> | undefined,
+  snapshot: RepoSnapshot,
 ): Promise<PlanEntry> {
   const signal = selection.signal;
   const base = {
@@ -147,6 +149,13 @@ async function planRendered(
   }
   const action = applied ? 'update' : 'create';
   const message = applied ? `update to ${rendered.revision.slice(0, 7)}` : `create at ${rendered.revision.slice(0, 7)}`;
+  try {
+    // Packaged code and nested templates must be where the template says before CloudFormation reads it.
+    await publishArtifacts(deps, snapshot, rendered, signal);
+  } catch (err) {
+    const error = toGitOpsError(err);
+    return { ...base, action: 'error', error, message: error.describe() };
+  }
   if (selection.preview === false) return { ...base, action, message };
   try {
     const storedPrevious = applied ? (await deps.state.getRendered(applied.hash))?.rendered : undefined;

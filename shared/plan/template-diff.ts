@@ -48,14 +48,28 @@ export async function diffTemplates(
   const modified: string[] = [];
   const removed: string[] = [];
   const replaced: string[] = [];
-  diff.resources.forEachDifference((logicalId, change) => {
-    if (change.isAddition) added.push(logicalId);
-    else if (change.isRemoval) removed.push(logicalId);
-    // WILL_REPLACE only: CloudFormation's "Conditional" replacement (MAY_REPLACE) is an in-place update in most
-    // cases; it stays under `modified` and the diff text says "may be replaced".
-    else if (change.changeImpact === lib.ResourceImpact.WILL_REPLACE) replaced.push(logicalId);
-    else if (change.isDifferent) modified.push(logicalId);
-  });
+  const collect = (d: TemplateDiff, prefix: string) =>
+    d.resources.forEachDifference((id, change) => {
+      const logicalId = `${prefix}${id}`;
+      if (change.isAddition) added.push(logicalId);
+      else if (change.isRemoval) removed.push(logicalId);
+      // WILL_REPLACE only: CloudFormation's "Conditional" replacement (MAY_REPLACE) is an in-place update in most
+      // cases; it stays under `modified` and the diff text says "may be replaced".
+      else if (change.changeImpact === lib.ResourceImpact.WILL_REPLACE) replaced.push(logicalId);
+      else if (change.isDifferent) modified.push(logicalId);
+    });
+  collect(diff, '');
+  // Nested templates of the repository, diffed the same way: their resources are named `Network/Vpc`.
+  const nestedTexts: string[] = [];
+  const nestedPaths = [
+    ...new Set([...Object.keys(previous?.nestedTemplates ?? {}), ...Object.keys(next.nestedTemplates ?? {})]),
+  ].sort();
+  for (const path of nestedPaths) {
+    const nestedDiff = lib.fullDiff(previous?.nestedTemplates?.[path] ?? {}, next.nestedTemplates?.[path] ?? {});
+    if (nestedDiff.isEmpty) continue;
+    collect(nestedDiff, `${path}/`);
+    nestedTexts.push(`Nested stack ${path}\n${formatTemplateDiff(lib, nestedDiff, options.color ?? false)}`);
+  }
 
   const previousValues = previous ? effectiveParameters(previous) : {};
   const nextValues = effectiveParameters(next);
@@ -73,6 +87,7 @@ export async function diffTemplates(
 
   const text = [
     formatTemplateDiff(lib, diff, options.color ?? false),
+    ...nestedTexts,
     formatValueChanges(
       'Parameter values',
       changes.parametersChanged,

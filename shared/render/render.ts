@@ -15,11 +15,17 @@ import {
   type StackSpec,
   stackKey,
 } from '../model.ts';
-import type { RepoSnapshot } from '../ports.ts';
+import type { ArtifactStore, RepoSnapshot } from '../ports.ts';
 import { inferCapabilities, mergeCapabilities } from './capabilities.ts';
 import { parseTemplate } from './cfn-template.ts';
 import { canonicalJson, sha256Hex } from './hash.ts';
-import { type NestedTemplate, readNestedTemplates } from './nested-templates.ts';
+import {
+  directoryDigest,
+  type PackagedStack,
+  PackagingCache,
+  packageTemplate,
+  UNPUBLISHED_ARTIFACTS,
+} from './packaging.ts';
 import { resolveParameters } from './parameters.ts';
 import { assertNoPlaintextSecrets, type ScannedValue } from './secrets-scan.ts';
 import { mergeTags } from './tags.ts';
@@ -44,6 +50,8 @@ export interface RenderOptions {
    * @default '' (names as the repository gives them)
    */
   readonly stackNamePrefix?: string;
+  /** Where packaged artifacts live for a target: written into the template. @default UNPUBLISHED_ARTIFACTS */
+  readonly artifacts?: Pick<ArtifactStore, 'locate'>;
 }
 
 export interface RenderFailure {
@@ -82,7 +90,8 @@ export async function renderStacks(
     config.stacks.map((s) => s.name),
   );
   const tree = await RepoTree.of(snapshot);
-  const templates = new Map<string, Promise<CfnTemplate>>();
+  const packaging = new PackagingCache();
+  const templates = packaging.templates;
   const outcome: RenderOutcome = { rendered: [], unchanged: [], errors: [] };
 
   for (const env of config.environments) {
@@ -105,14 +114,19 @@ export async function renderStacks(
           templates.set(direct.templateFile, template);
         }
         const parsed = await template;
-        // Nested templates in the repository are inputs too, and their resources need capabilities of the parent.
-        const nested = await readNestedTemplates(tree, direct.templateFile, parsed, templates);
-        const inputs: Inputs = {
-          templateFile: direct.templateFile,
-          oids: Object.assign({}, direct.oids, ...nested.map((n) => n.oids)),
-        };
+        // Local code, definitions and nested templates are packaged where the stack runs (its region and account);
+        // every file read is an input, and nested templates give their capabilities to the parent.
+        const override = spec.overrides[env.name] ?? {};
+        const location =
+          options.artifacts?.locate({
+            region: override.region ?? env.region,
+            ...(env.role ? { role: env.role } : {}),
+            ...(env.externalId ? { externalId: env.externalId } : {}),
+          }) ?? UNPUBLISHED_ARTIFACTS;
+        const packaged = await packageTemplate(tree, direct.templateFile, parsed, location, packaging);
+        const inputs: Inputs = { templateFile: direct.templateFile, oids: { ...direct.oids, ...packaged.inputs } };
         outcome.rendered.push(
-          renderOne(snapshot, config, env, spec, parsed, inputs, options.stackNamePrefix ?? '', nested),
+          renderOne(snapshot, config, env, spec, parsed, inputs, options.stackNamePrefix ?? '', packaged),
         );
       } catch (err) {
         outcome.errors.push({ key, stack: spec.name, environment: env.name, error: toGitOpsError(err) });
@@ -155,7 +169,10 @@ function inputsUnchanged(
 ): boolean {
   return (
     Object.entries(direct).every(([path, oid]) => previous[path] === oid) &&
-    Object.entries(previous).every(([path, oid]) => tree.get(path)?.oid === oid)
+    Object.entries(previous).every(([path, oid]) =>
+      // `dir/`: a packaged folder, compared by its listing (a file added to it counts).
+      path.endsWith('/') ? directoryDigest(tree, path.slice(0, -1)) === oid : tree.get(path)?.oid === oid,
+    )
   );
 }
 
@@ -167,7 +184,7 @@ function renderOne(
   template: CfnTemplate,
   inputs: Inputs,
   stackNamePrefix: string,
-  nested: readonly NestedTemplate[],
+  packaged: PackagedStack,
 ): RenderedStack {
   const override = spec.overrides[env.name] ?? {};
   const configFile = config.mode === 'gitops.yaml' ? GITOPS_FILE : spec.declaredIn;
@@ -198,14 +215,14 @@ function renderOne(
     );
   }
 
-  const resolved = resolveParameters(template, parameterLayers, {
+  const resolved = resolveParameters(packaged.template, parameterLayers, {
     templateFile: inputs.templateFile,
     dependsOn: spec.dependsOn,
   });
   const { tags } = mergeTags(tagLayers);
   const capabilities = mergeCapabilities(
     inferCapabilities(resolved.template),
-    ...nested.map((n) => inferCapabilities(n.template)),
+    ...Object.values(packaged.nestedTemplates).map((t) => inferCapabilities(t)),
     env.capabilities ?? [],
     spec.capabilities ?? [],
     override.capabilities ?? [],
@@ -249,6 +266,8 @@ function renderOne(
     repo: snapshot.repo,
     branch: snapshot.branch,
     ...(config.notifications.length ? { notifications: config.notifications } : {}),
+    ...(packaged.artifacts.length ? { artifacts: packaged.artifacts } : {}),
+    ...(Object.keys(packaged.nestedTemplates).length ? { nestedTemplates: packaged.nestedTemplates } : {}),
   };
 }
 

@@ -8,6 +8,7 @@ import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { S3Client } from '@aws-sdk/client-s3';
 import { SSMClient } from '@aws-sdk/client-ssm';
 import { CloudFormationApplier } from '../adapters/aws/applier-cfn.ts';
+import { S3ArtifactStore } from '../adapters/aws/artifact-store-s3.ts';
 import { AwsClientFactory, type CloudFormationClients } from '../adapters/aws/clients.ts';
 import { CloudFormationDriftDetector } from '../adapters/aws/drift-cfn.ts';
 import { EventBridgeSink } from '../adapters/aws/events-eventbridge.ts';
@@ -49,11 +50,13 @@ export interface AwsSettings {
   /** How long one stack operation may take. @default 30 minutes */
   readonly stackTimeoutMs?: number;
   /**
-   * The bucket of each account and region that large templates of stacks in other accounts go to, written and read
-   * with the environment's role; `{account}` and `{region}` are replaced.
+   * The bucket of each account and region that packaged artifacts and large templates of stacks in other accounts go
+   * to, written and read with the environment's role; `{account}` and `{region}` are replaced.
    * @default the CDK bootstrap assets bucket, `cdk-hnb659fds-assets-{account}-{region}`
    */
   readonly artifactBucket?: string;
+  /** The installation's account id: with `artifactBucket`, names its artifact buckets in other regions. */
+  readonly account?: string;
   readonly clients?: {
     readonly s3?: S3Client;
     readonly eventBridge?: EventBridgeClient;
@@ -107,6 +110,20 @@ export function awsPorts(settings: AwsSettings): Omit<EngineDeps, 'source'> & { 
       }),
     ),
     drift: new CloudFormationDriftDetector({ clients: cloudFormation, clock }),
+    artifacts: new S3ArtifactStore({
+      s3: (target) =>
+        cloudFormation instanceof AwsClientFactory
+          ? cloudFormation.s3(target)
+          : target.region === settings.region && !target.role
+            ? s3
+            : new S3Client({ region: target.region }),
+      installation: {
+        bucket: settings.bucket,
+        region: settings.region,
+        ...(settings.account ? { account: settings.account } : {}),
+      },
+      ...(settings.artifactBucket ? { bucketFor: bucketPattern(settings.artifactBucket), named: true } : {}),
+    }),
     events: new EventBridgeSink({
       eventBusName: settings.busName,
       client: settings.clients?.eventBridge ?? new EventBridgeClient({ region: settings.region }),

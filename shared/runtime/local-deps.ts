@@ -6,6 +6,7 @@ import {
   ConsoleEventSink,
   EnvSecrets,
   FanoutEventSink,
+  FolderArtifactStore,
   FolderStateStore,
   LocalApplier,
   LocalDriftDetector,
@@ -71,6 +72,7 @@ export function localDeps(options: LocalDepsOptions): EngineDeps & { secrets: Se
     defaultRegion: options.defaultRegion ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? 'us-east-1',
     secrets,
     ...(requireSigned ? { requireSigned } : {}),
+    artifacts: new FolderArtifactStore(stateDir),
   };
 }
 

@@ -70,9 +70,24 @@ describe('gitops CLI on the bundled example', () => {
     const stacks = JSON.parse(run.stdout) as Array<Record<string, unknown>>;
     expect(stacks).toHaveLength(15);
     const prodApi = stacks.find((s) => s.key === 'prod/api') as StackJson;
-    expect(prodApi).toMatchObject({ stackName: 'prod-api', region: 'us-east-1', capabilities: ['CAPABILITY_IAM'] });
+    // The IAM role is in the nested template api-role.yaml: CAPABILITY_IAM is inferred through it.
+    expect(prodApi).toMatchObject({
+      stackName: 'prod-api',
+      region: 'us-east-1',
+      capabilities: ['CAPABILITY_IAM', 'CAPABILITY_AUTO_EXPAND'],
+    });
     expect(prodApi.parameters.MemorySize).toBe('1024');
-    expect(prodApi.template.Resources.Handler?.Properties.Role).toEqual({ 'Fn::GetAtt': ['FunctionRole', 'Arn'] });
+    expect(prodApi.template.Resources.Handler?.Properties.Role).toEqual({
+      'Fn::GetAtt': ['Roles', 'Outputs.RoleArn'],
+    });
+    // The local code folder and the nested template are packaged, content-addressed.
+    expect(prodApi.template.Resources.Handler?.Properties.Code).toEqual({
+      S3Bucket: 'lambda-gitops-local',
+      S3Key: expect.stringMatching(/^artifacts\/[0-9a-f]{64}\.zip$/),
+    });
+    expect(prodApi.template.Resources.Roles?.Properties.TemplateURL).toMatch(
+      /^https:\/\/lambda-gitops-local\.invalid\/templates\/[0-9a-f]{64}\.json$/,
+    );
     expect(prodApi.revision).toBe(gitText(genv, repo, ['rev-parse', 'HEAD']));
     expect(prodApi.hash).toMatch(/^[0-9a-f]{64}$/);
     const monitoring = stacks.find((s) => s.key === 'dev/monitoring') as StackJson;

@@ -35,6 +35,8 @@ interface SimStack {
   drift: StackResourceDrift[];
   /** Why the last execution failed, reported through DescribeStackEvents. */
   failure?: string;
+  /** Capabilities acknowledged by the last executed change set. */
+  capabilities?: string[];
 }
 
 interface SimChangeSet {
@@ -240,6 +242,7 @@ export function startCfnStandIn(account = '123456789012', region = 'eu-west-1'):
         (cs.input.Parameters ?? []).map((p) => [p.ParameterKey as string, p.ParameterValue as string]),
       );
       s.tags = Object.fromEntries((cs.input.Tags ?? []).map((t) => [t.Key as string, t.Value as string]));
+      s.capabilities = [...(cs.input.Capabilities ?? [])];
       s.status = cs.type === 'CREATE' ? 'CREATE_COMPLETE' : updateStatus;
     }
     changeSets.delete(cs.id);
