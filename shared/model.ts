@@ -167,6 +167,10 @@ export interface RenderedStack {
   readonly artifacts?: readonly ArtifactRef[];
   /** Nested templates as packaged, by logical path (`Network`, `Network/Roles`), for the plan's diff. */
   readonly nestedTemplates?: Readonly<Record<string, CfnTemplate>>;
+  /** Transforms and macros only CloudFormation can expand: named in the local diff (not sent, not hashed). */
+  readonly unexpanded?: readonly string[];
+  /** The template's file, and each nested template's by logical path: for messages (not sent, not hashed). */
+  readonly templateFiles?: { readonly root: string; readonly nested: Readonly<Record<string, string>> };
 }
 
 /** One packaged artifact: content-addressed, rebuilt from the commit's blobs when it is stored. */

@@ -208,6 +208,7 @@ async function render(o: CliOptions, io: Io, logger: Logger): Promise<number> {
   const outcome = await renderStacks(snapshot, config, {
     ...(o.env.length ? { environments: [...o.env] } : {}),
     ...(o.stack.length ? { stacks: [...o.stack] } : {}),
+    checkResources: true,
   });
   for (const failure of outcome.errors) io.err(`error: ${failure.key}: ${failure.error.describe()}\n`);
   io.out(formatRendered(outcome.rendered, o.output));

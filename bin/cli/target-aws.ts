@@ -17,7 +17,8 @@ export async function awsDepsFor(
   logger: Logger,
   env: NodeJS.ProcessEnv,
 ): Promise<EngineDeps> {
-  return awsDeps(await settingsFor(o, env, logger), repo);
+  // On a laptop the resource specification is worth loading: a refused template fails before any change set.
+  return { ...awsDeps(await settingsFor(o, env, logger), repo), checkResources: true };
 }
 
 export async function awsStateFor(o: CliOptions, env: NodeJS.ProcessEnv): Promise<StateStore> {

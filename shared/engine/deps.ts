@@ -9,6 +9,7 @@ import type {
   Source,
   StateStore,
 } from '../ports.ts';
+import type { SpecCheckMemo } from '../render/render.ts';
 
 /** The ports one engine run needs. Built at the edge (CLI, local runtime, Lambda handler) and passed in. */
 export interface EngineDeps {
@@ -32,6 +33,13 @@ export interface EngineDeps {
   readonly requireSigned?: { readonly keys: readonly string[]; readonly ssmKeys: readonly string[] };
   /** Where packaged artifacts go (the state folder locally, a bucket per account and region on AWS). */
   readonly artifacts?: ArtifactStore;
+  /**
+   * Check templates against the CloudFormation resource specification when rendering (the local target and the CLI;
+   * the functions leave it to CloudFormation and never load the specification). @default false
+   */
+  readonly checkResources?: boolean;
+  /** Templates that passed the check before (the state folder locally), so the specification is loaded less. */
+  readonly specChecked?: SpecCheckMemo;
 }
 
 /** Which part of the repository a run looks at: the CLI's selectors. */

@@ -2,6 +2,7 @@ import { type GitOpsError, toGitOpsError } from '../errors.ts';
 import type { RenderedStack, StackKey, StackState } from '../model.ts';
 import { diffTemplates } from '../plan/template-diff.ts';
 import type { PreviewResult, RepoSnapshot } from '../ports.ts';
+import { checkAgainstSpec } from '../render/render.ts';
 import { publishArtifacts } from './artifacts.ts';
 import type { EngineDeps, Selection } from './deps.ts';
 import { isSuperseded } from './newest-wins.ts';
@@ -126,7 +127,7 @@ async function planRendered(
   snapshot: RepoSnapshot,
 ): Promise<PlanEntry> {
   const signal = selection.signal;
-  const base = {
+  let base = {
     key: rendered.key,
     stack: rendered.stack,
     environment: rendered.environment,
@@ -150,6 +151,12 @@ async function planRendered(
   const action = applied ? 'update' : 'create';
   const message = applied ? `update to ${rendered.revision.slice(0, 7)}` : `create at ${rendered.revision.slice(0, 7)}`;
   try {
+    // What CloudFormation would refuse at create time is refused before anything is stored or previewed. Only the
+    // stacks that will change are checked: loading the resource specification takes a second.
+    if (deps.checkResources) {
+      rendered = await checkAgainstSpec(snapshot, rendered, deps.specChecked);
+      base = { ...base, rendered };
+    }
     // Packaged code and nested templates must be where the template says before CloudFormation reads it.
     await publishArtifacts(deps, snapshot, rendered, signal);
   } catch (err) {

@@ -96,6 +96,7 @@ export async function diffTemplates(
       secretParameters(next, previous),
     ),
     formatValueChanges('Tags', changes.tagsChanged, previous?.tags ?? {}, next.tags, new Set()),
+    next.unexpanded?.length ? `Not expanded locally: ${next.unexpanded.join('; ')}\n` : '',
   ]
     .filter((s) => s.length > 0)
     .join('\n');

@@ -134,6 +134,12 @@ export function parseTemplate(text: string, file: string): CfnTemplate {
   return value as CfnTemplate;
 }
 
+/** The line of a template path (`['Resources', 'Fn', 'Properties']`), for messages about a parsed template. */
+export function templateLineOf(text: string, file: string): (path: readonly (string | number)[]) => number | undefined {
+  const source = parseYamlSource(text, file, Reason.InvalidTemplate, { schema: 'yaml-1.1', customTags: templateTags });
+  return (path) => source.lineOf(path);
+}
+
 /** Reads a manifest (deployment file, `gitops.yaml`): plain YAML 1.2, no custom tags, same error shape. */
 export function loadYaml(text: string, file: string): { value: unknown; source: YamlSource } {
   const source = parseYamlSource(text, file, Reason.InvalidConfig);

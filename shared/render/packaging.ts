@@ -86,6 +86,8 @@ export interface PackagedStack {
   readonly inputs: Readonly<Record<string, string>>;
   /** Nested templates as packaged, by logical path. */
   readonly nestedTemplates: Readonly<Record<string, CfnTemplate>>;
+  /** The file of each nested template, by logical path (for messages). */
+  readonly nestedFiles: Readonly<Record<string, string>>;
 }
 
 /** Per render: parsed templates and built artifacts, shared by every stack and environment. */
@@ -101,6 +103,7 @@ interface Walk {
   readonly artifacts: Map<string, ArtifactRef>;
   readonly inputs: Record<string, string>;
   readonly nested: Record<string, CfnTemplate>;
+  readonly nestedFiles: Record<string, string>;
   bytes: number;
 }
 
@@ -112,13 +115,14 @@ export async function packageTemplate(
   location: ArtifactLocation,
   cache: PackagingCache,
 ): Promise<PackagedStack> {
-  const walk: Walk = { tree, location, cache, artifacts: new Map(), inputs: {}, nested: {}, bytes: 0 };
+  const walk: Walk = { tree, location, cache, artifacts: new Map(), inputs: {}, nested: {}, nestedFiles: {}, bytes: 0 };
   const packaged = await packageOne(walk, file, template, 1, [file], '');
   return {
     template: packaged,
     artifacts: [...walk.artifacts.values()].sort((a, b) => a.key.localeCompare(b.key)),
     inputs: walk.inputs,
     nestedTemplates: walk.nested,
+    nestedFiles: walk.nestedFiles,
   };
 }
 
@@ -219,6 +223,7 @@ async function packageNested(
   }
   const packaged = await packageOne(walk, target, await parsed, depth + 1, [...chain, target], logicalPath);
   walk.nested[logicalPath] = packaged;
+  walk.nestedFiles[logicalPath] = target;
   const body = JSON.stringify(packaged);
   const sha256 = createHash('sha256').update(body).digest('hex');
   const key = `templates/${sha256}.json`;

@@ -17,7 +17,7 @@ import {
 } from '../model.ts';
 import type { ArtifactStore, RepoSnapshot } from '../ports.ts';
 import { inferCapabilities, mergeCapabilities } from './capabilities.ts';
-import { parseTemplate } from './cfn-template.ts';
+import { parseTemplate, templateLineOf } from './cfn-template.ts';
 import { canonicalJson, sha256Hex } from './hash.ts';
 import {
   directoryDigest,
@@ -27,6 +27,8 @@ import {
   UNPUBLISHED_ARTIFACTS,
 } from './packaging.ts';
 import { resolveParameters } from './parameters.ts';
+import { checkResourceSpec, unexpandedOf } from './resource-spec.ts';
+import { evaluateRules, parameterValuesForRules } from './rules.ts';
 import { assertNoPlaintextSecrets, type ScannedValue } from './secrets-scan.ts';
 import { mergeTags } from './tags.ts';
 
@@ -52,6 +54,12 @@ export interface RenderOptions {
   readonly stackNamePrefix?: string;
   /** Where packaged artifacts live for a target: written into the template. @default UNPUBLISHED_ARTIFACTS */
   readonly artifacts?: Pick<ArtifactStore, 'locate'>;
+  /**
+   * Check resource types, property names, required properties and primitive types against the CloudFormation
+   * resource specification (loads a 2.8 MB database on first use: the local target and the CLI, not the functions).
+   * @default false
+   */
+  readonly checkResources?: boolean;
 }
 
 export interface RenderFailure {
@@ -125,9 +133,14 @@ export async function renderStacks(
           }) ?? UNPUBLISHED_ARTIFACTS;
         const packaged = await packageTemplate(tree, direct.templateFile, parsed, location, packaging);
         const inputs: Inputs = { templateFile: direct.templateFile, oids: { ...direct.oids, ...packaged.inputs } };
-        outcome.rendered.push(
-          renderOne(snapshot, config, env, spec, parsed, inputs, options.stackNamePrefix ?? '', packaged),
-        );
+        const rendered: RenderedStack = {
+          ...renderOne(snapshot, config, env, spec, parsed, inputs, options.stackNamePrefix ?? '', packaged),
+          templateFiles: { root: direct.templateFile, nested: packaged.nestedFiles },
+        };
+        // What CloudFormation would refuse at create time is refused here: Rules always, the resource specification
+        // when asked (plan asks only for the stacks it will change: loading the specification takes a second).
+        await checkRules(snapshot, rendered);
+        outcome.rendered.push(options.checkResources ? await checkAgainstSpec(snapshot, rendered) : rendered);
       } catch (err) {
         outcome.errors.push({ key, stack: spec.name, environment: env.name, error: toGitOpsError(err) });
       }
@@ -269,6 +282,102 @@ function renderOne(
     ...(packaged.artifacts.length ? { artifacts: packaged.artifacts } : {}),
     ...(Object.keys(packaged.nestedTemplates).length ? { nestedTemplates: packaged.nestedTemplates } : {}),
   };
+}
+
+/** Template `Rules` on the rendered parameter values: a failing assertion refuses the stack, naming the rule. */
+async function checkRules(snapshot: Pick<RepoSnapshot, 'readFile'>, rendered: RenderedStack): Promise<void> {
+  const violations = evaluateRules(rendered.template, parameterValuesForRules(rendered.template, rendered.parameters), {
+    region: rendered.region,
+    stackName: rendered.stackName,
+  });
+  const file = rendered.templateFiles?.root ?? rendered.stack;
+  if (violations.length === 0) return;
+  const problems: Problem[] = [];
+  for (const v of violations) {
+    const path = ['Rules', v.rule, 'Assertions', v.assertion];
+    problems.push({ file, line: await lineOf(snapshot, file, path), path, message: `Rules.${v.rule}: ${v.message}` });
+  }
+  throw refusal(problems);
+}
+
+/**
+ * The stack's template and its nested templates against the CloudFormation resource specification. Throws one
+ * ConfigError naming file, line, resource and property; returns the stack with what was not expanded locally.
+ */
+export async function checkAgainstSpec(
+  snapshot: Pick<RepoSnapshot, 'readFile'>,
+  rendered: RenderedStack,
+  memo?: SpecCheckMemo,
+): Promise<RenderedStack> {
+  const root = rendered.templateFiles?.root ?? rendered.stack;
+  const templates: [string, CfnTemplate][] = [
+    [root, rendered.template],
+    ...Object.entries(rendered.nestedTemplates ?? {}).map(
+      ([path, t]) => [rendered.templateFiles?.nested[path] ?? root, t] as [string, CfnTemplate],
+    ),
+  ];
+  // Templates that passed before pass again: the check is a pure function of them (and of the specification).
+  const key = sha256Hex(canonicalJson(['spec-check-1', templates.map(([, t]) => t)]));
+  if (memo && (await memo.has(key))) {
+    const unexpanded = [...new Set(templates.flatMap(([, t]) => unexpandedOf(t)))];
+    return unexpanded.length ? { ...rendered, unexpanded } : rendered;
+  }
+  const problems: Problem[] = [];
+  const unexpanded = new Set<string>();
+  for (const [file, template] of templates) {
+    const check = await checkResourceSpec(template);
+    for (const u of check.unexpanded) unexpanded.add(u);
+    for (const p of check.problems) {
+      problems.push({ file, path: p.path, message: `${p.path.slice(0, 2).join('.')}: ${p.message}` });
+    }
+  }
+  if (problems.length) {
+    for (const p of problems.slice(0, MAX_LISTED_PROBLEMS)) p.line = await lineOf(snapshot, p.file, p.path);
+    throw refusal(problems);
+  }
+  await memo?.add(key);
+  return unexpanded.size ? { ...rendered, unexpanded: [...unexpanded] } : rendered;
+}
+
+/** Remembers templates that passed the specification check, so a later process need not load it for them. */
+export interface SpecCheckMemo {
+  has(key: string): Promise<boolean>;
+  add(key: string): Promise<void>;
+}
+
+interface Problem {
+  readonly file: string;
+  line?: number | undefined;
+  readonly path: readonly (string | number)[];
+  readonly message: string;
+}
+
+/** At most this many problems are listed in one error. */
+const MAX_LISTED_PROBLEMS = 10;
+
+function refusal(problems: readonly Problem[]): ConfigError {
+  const lines = problems
+    .slice(0, MAX_LISTED_PROBLEMS)
+    .map((p) => `${p.file}${p.line ? `:${p.line}` : ''}: ${p.message}`);
+  if (problems.length > MAX_LISTED_PROBLEMS) lines.push(`… and ${problems.length - MAX_LISTED_PROBLEMS} more`);
+  const first = problems[0]!;
+  return new ConfigError(Reason.InvalidTemplate, `CloudFormation would refuse this template:\n${lines.join('\n')}`, {
+    file: first.file,
+    field: first.path.join('.'),
+    ...(first.line ? { line: first.line } : {}),
+  });
+}
+
+async function lineOf(
+  snapshot: Pick<RepoSnapshot, 'readFile'>,
+  file: string,
+  path: readonly (string | number)[],
+): Promise<number | undefined> {
+  try {
+    return templateLineOf(new TextDecoder().decode(await snapshot.readFile(file)), file)(path);
+  } catch {
+    return undefined;
+  }
 }
 
 /** Values the user wrote in plain text; references (`ssm:`, `output:`) carry no secret. */

@@ -7,6 +7,7 @@ import {
   EnvSecrets,
   FanoutEventSink,
   FolderArtifactStore,
+  FolderSpecCheckMemo,
   FolderStateStore,
   LocalApplier,
   LocalDriftDetector,
@@ -73,6 +74,9 @@ export function localDeps(options: LocalDepsOptions): EngineDeps & { secrets: Se
     secrets,
     ...(requireSigned ? { requireSigned } : {}),
     artifacts: new FolderArtifactStore(stateDir),
+    // The local target refuses what CloudFormation would refuse at create time.
+    checkResources: true,
+    specChecked: new FolderSpecCheckMemo(stateDir),
   };
 }
 

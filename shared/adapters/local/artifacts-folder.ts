@@ -10,6 +10,29 @@ import type { ArtifactStore, ArtifactTarget } from '../../ports.ts';
 import { UNPUBLISHED_ARTIFACTS } from '../../render/packaging.ts';
 import { writeFileAtomic } from './fs-atomic.ts';
 
+/** Keys of templates that passed the resource specification check, as empty files under `<state>/checked/`. */
+export class FolderSpecCheckMemo {
+  readonly #dir: string;
+
+  constructor(stateDir: string) {
+    this.#dir = join(resolve(stateDir), 'checked');
+  }
+
+  async has(key: string): Promise<boolean> {
+    if (!/^[0-9a-f]{64}$/.test(key)) return false;
+    try {
+      await access(join(this.#dir, key));
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  async add(key: string): Promise<void> {
+    if (/^[0-9a-f]{64}$/.test(key)) await writeFileAtomic(join(this.#dir, key), '');
+  }
+}
+
 const KEY = /^(?:artifacts|templates)\/[0-9a-f]{64}(?:\.[a-z0-9]{1,16})?$/;
 
 export class FolderArtifactStore implements ArtifactStore {
