@@ -68,6 +68,11 @@ export const MAX_ARTIFACT_FILES = 10_000;
 /** Bytes read for one stack's artifacts (Lambda's own limit for unzipped code is 250 MB). */
 export const MAX_ARTIFACT_BYTES = 100 * 1024 * 1024;
 
+/** CloudFormation's TemplateURL limit, for a packaged nested template. */
+export const MAX_NESTED_TEMPLATE_BYTES = 1_000_000;
+/** CloudFormation's limit of dynamic references per template (as render.ts checks for the stack's own). */
+export const MAX_NESTED_DYNAMIC_REFERENCES = 60;
+
 /** Where render writes artifacts when no store says: deterministic, and obviously not a real bucket. */
 export const UNPUBLISHED_ARTIFACTS = {
   bucket: 'lambda-gitops-local',
@@ -225,6 +230,23 @@ async function packageNested(
   walk.nested[logicalPath] = packaged;
   walk.nestedFiles[logicalPath] = target;
   const body = JSON.stringify(packaged);
+  // The same limits as a stack's own template: CloudFormation reads a nested template from S3 (1 MB at most) and
+  // resolves at most 60 dynamic references in it.
+  if (Buffer.byteLength(body) > MAX_NESTED_TEMPLATE_BYTES) {
+    throw new ConfigError(
+      Reason.LimitExceeded,
+      `${target}: the packaged nested template is ${Buffer.byteLength(body)} bytes; CloudFormation reads at most ${MAX_NESTED_TEMPLATE_BYTES}`,
+      { file: target, field },
+    );
+  }
+  const references = body.split('{{resolve:').length - 1;
+  if (references > MAX_NESTED_DYNAMIC_REFERENCES) {
+    throw new ConfigError(
+      Reason.LimitExceeded,
+      `${target}: ${references} dynamic references ({{resolve:...}}); CloudFormation allows at most ${MAX_NESTED_DYNAMIC_REFERENCES} per template`,
+      { file: target, field },
+    );
+  }
   const sha256 = createHash('sha256').update(body).digest('hex');
   const key = `templates/${sha256}.json`;
   walk.artifacts.set(key, {
