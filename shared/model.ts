@@ -36,6 +36,8 @@ export interface EnvironmentSpec {
   readonly tags: Readonly<Record<string, string>>;
   /** The region is no one's choice: neither the environment nor `defaults.region` names one (zero configuration too). */
   readonly regionDefaulted?: boolean;
+  /** Capabilities acknowledged for every stack of the environment (added to the inferred ones). */
+  readonly capabilities?: readonly Capability[];
 }
 
 /** One stack of the repository, before it is placed in an environment. */
@@ -60,6 +62,7 @@ export interface StackSpec {
         readonly region?: string;
         readonly parameters?: Readonly<Record<string, string>>;
         readonly tags?: Readonly<Record<string, string>>;
+        readonly capabilities?: readonly Capability[];
       }
     >
   >;
@@ -73,6 +76,8 @@ export interface StackSpec {
   readonly serviceRole?: string;
   /** Paths the secret guard skips (`parameters.X`, `tags.X`, `Parameters.X.Default`, `Resources.R.Properties.…`). */
   readonly notSecrets?: readonly string[];
+  /** Capabilities acknowledged in gitops.yaml for this stack (added to the inferred ones). */
+  readonly capabilities?: readonly Capability[];
 }
 
 export interface NotificationRoute {
@@ -162,6 +167,35 @@ export interface RenderedStack {
   readonly branch: string;
   /** The repository's notification routes (not sent to CloudFormation, so not part of the hash). */
   readonly notifications?: readonly NotificationRoute[];
+  /** Local files packaged for this stack (code, definitions, nested templates): stored before a preview or apply. */
+  readonly artifacts?: readonly ArtifactRef[];
+  /** Nested templates as packaged, by logical path (`Network`, `Network/Roles`), for the plan's diff. */
+  readonly nestedTemplates?: Readonly<Record<string, CfnTemplate>>;
+  /** Transforms and macros only CloudFormation can expand: named in the local diff (not sent, not hashed). */
+  readonly unexpanded?: readonly string[];
+  /** The template's file, and each nested template's by logical path: for messages (not sent, not hashed). */
+  readonly templateFiles?: { readonly root: string; readonly nested: Readonly<Record<string, string>> };
+}
+
+/** One packaged artifact: content-addressed, rebuilt from the commit's blobs when it is stored. */
+export interface ArtifactRef {
+  /** Object key: `artifacts/<sha256>.zip`, `artifacts/<sha256>.<ext>`, `templates/<sha256>.json`. */
+  readonly key: string;
+  readonly sha256: string;
+  readonly size: number;
+  /** The repository path the template named (a folder, a file, a nested template). */
+  readonly source: string;
+  /** `zip`: the files below, zipped deterministically; `file`: one file as it is; `template`: `body`. */
+  readonly kind: 'zip' | 'file' | 'template';
+  /** zip and file: the blobs, with the name each has inside the zip. */
+  readonly files?: readonly {
+    readonly path: string;
+    readonly name: string;
+    readonly oid: string;
+    readonly mode: string;
+  }[];
+  /** template: the packaged nested template as sent (JSON). */
+  readonly body?: string;
 }
 
 export interface ChangeSummary {

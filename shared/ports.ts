@@ -106,6 +106,16 @@ export interface ApplyRequest {
   /** Revert drift with a drift-aware change set (`DeploymentMode: REVERT_DRIFT`). */
   readonly revertDrift?: boolean;
   readonly signal?: AbortSignal;
+  /**
+   * preview only: keep what the preview made (a change set) so that `apply` can execute that same one. The caller
+   * then passes `changeSetId` to `apply`, or `discard`s the preview. A CLI sync does this; `plan` does not.
+   */
+  readonly keep?: boolean;
+  /**
+   * apply only: the change set a kept preview made for this stack. It is executed when it still matches what would be
+   * sent (template, resolved parameters, tags, capabilities); otherwise it is deleted and a new one is made.
+   */
+  readonly changeSetId?: string;
 }
 
 export interface ApplyResult {
@@ -123,6 +133,13 @@ export interface PreviewResult {
   readonly changes: ChangeSummary;
   readonly diffText: string;
   readonly hasChanges: boolean;
+  /** The change set a preview with `keep` left for `apply`. */
+  readonly changeSetId?: string;
+  /**
+   * Parameters fed by a dependency's output that is not applied yet (parameter → `stack.OutputName`): the preview
+   * was computed offline, without them.
+   */
+  readonly pendingParameters?: Readonly<Record<string, string>>;
 }
 
 export interface DeleteRequest {
@@ -144,6 +161,29 @@ export interface Applier {
   delete(request: DeleteRequest): Promise<void>;
   /** Stack status and the named alarms, after an apply. */
   health?(rendered: RenderedStack, signal?: AbortSignal): Promise<{ healthy: boolean; message: string }>;
+  /** Removes what a preview with `keep` left and no apply used (a change set, a stack it created for review). */
+  discard?(preview: PreviewResult, rendered: RenderedStack): Promise<void>;
+}
+
+// ---------------------------------------------------------------- Artifacts
+
+/** Where a stack runs: its artifacts must be readable there (Lambda reads code from its own region). */
+export interface ArtifactTarget {
+  readonly region: string;
+  /** The environment's role: its account holds the artifacts, and the role writes and reads them. */
+  readonly role?: string;
+  readonly externalId?: string;
+}
+
+/**
+ * Packaged artifacts (code zips, definitions, nested templates), content-addressed per account and region. `locate`
+ * is pure (render calls it to write the S3 locations into the template); `put` stores the bytes before the stack's
+ * preview or apply.
+ */
+export interface ArtifactStore {
+  locate(target: ArtifactTarget): { readonly bucket: string; url(key: string): string };
+  /** Stores `bytes` under `key` (idempotent: the same key always has the same content). */
+  put(target: ArtifactTarget, key: string, bytes: Uint8Array, signal?: AbortSignal): Promise<void>;
 }
 
 // ---------------------------------------------------------------- Drift

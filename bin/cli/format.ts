@@ -42,6 +42,10 @@ export function renderedJson(r: RenderedStack) {
     revision: r.revision,
     commit: r.commit,
     inputs: r.inputs,
+    ...(r.artifacts?.length
+      ? { artifacts: r.artifacts.map((a) => ({ key: a.key, source: a.source, kind: a.kind, size: a.size })) }
+      : {}),
+    ...(r.nestedTemplates ? { nestedTemplates: r.nestedTemplates } : {}),
   };
 }
 
@@ -55,6 +59,7 @@ export function formatRendered(stacks: readonly RenderedStack[], output: 'human'
         `# ${r.key} → ${r.stackName} (${r.region}) at ${short(r.revision)}`,
         `# hash ${r.hash}`,
         `# capabilities: ${r.capabilities.join(', ') || 'none'}`,
+        ...(r.artifacts ?? []).map((a) => `# packaged ${a.source} → ${a.key} (${a.size} bytes)`),
         stringify(
           { parameters: r.parameters, tags: r.tags, template: r.template },
           { aliasDuplicateObjects: false },

@@ -228,6 +228,7 @@ async function render(o: CliOptions, io: Io, logger: Logger): Promise<number> {
     ...(o.env.length ? { environments: [...o.env] } : {}),
     ...(o.stack.length ? { stacks: [...o.stack] } : {}),
     ...(scoped?.policy.stackNamePrefix ? { stackNamePrefix: scoped.policy.stackNamePrefix } : {}),
+    checkResources: true,
   });
   const outcome = scoped
     ? await enforce(rendered, {

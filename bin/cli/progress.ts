@@ -37,6 +37,8 @@ export function withProgress(deps: EngineDeps, write: (line: string) => void): E
         return applier.delete(request);
       },
       ...(applier.health ? { health: applier.health.bind(applier) } : {}),
+      // Spreading a class instance copies no methods: every optional one is bound here.
+      ...(applier.discard ? { discard: applier.discard.bind(applier) } : {}),
     },
   };
 }

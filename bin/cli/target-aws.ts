@@ -25,7 +25,11 @@ export async function awsDepsFor(
   // plan and sync make change sets: they run with the installation's service role, as the functions do.
   const changeSets = o.command === 'plan' || o.command === 'sync';
   const settings = await settingsFor(o, env, logger, changeSets);
-  return awsDeps({ ...settings, ...(policy ? { policy } : {}), ...(clients ? { clients } : {}) }, repo);
+  // On a laptop the resource specification is worth loading: a refused template fails before any change set.
+  return {
+    ...awsDeps({ ...settings, ...(policy ? { policy } : {}), ...(clients ? { clients } : {}) }, repo),
+    checkResources: true,
+  };
 }
 
 export async function awsStateFor(o: CliOptions, env: NodeJS.ProcessEnv): Promise<StateStore> {
@@ -88,6 +92,8 @@ async function settingsFor(
     ...(env.GITOPS_SECRETS_PREFIX ? { secretsPrefix: env.GITOPS_SECRETS_PREFIX } : {}),
     ...(env.GITOPS_STACK_NAME_PREFIX !== undefined ? { stackNamePrefix: env.GITOPS_STACK_NAME_PREFIX } : {}),
     driftValues: driftValuesSetting(env.GITOPS_DRIFT_VALUES),
+    ...(env.GITOPS_ARTIFACT_BUCKET ? { artifactBucket: env.GITOPS_ARTIFACT_BUCKET } : {}),
+    ...(env.GITOPS_ACCOUNT_ID ? { account: env.GITOPS_ACCOUNT_ID } : {}),
     ...(env.GITOPS_TRUSTED_KEY_PARAMETERS
       ? {
           trustedKeyParameters: env.GITOPS_TRUSTED_KEY_PARAMETERS.split(',')

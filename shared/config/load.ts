@@ -259,6 +259,7 @@ function buildEnvironments(cfg: GitopsFile, options: LoadOptions, at: At): Envir
       syncPolicy: { ...DEFAULT_SYNC_POLICY, ...defaults.syncPolicy, ...env.syncPolicy },
       parameters: { ...defaults.parameters, ...env.parameters },
       tags: { ...defaults.tags, ...env.tags },
+      ...(env.capabilities?.length ? { capabilities: env.capabilities } : {}),
     };
   });
 }
@@ -296,6 +297,7 @@ async function stacksOfEntry(
     recreateOnRollbackComplete: entry.recreateOnRollbackComplete ?? true,
     ...(entry.serviceRole ? { serviceRole: entry.serviceRole } : {}),
     ...(entry.notSecrets ? { notSecrets: entry.notSecrets } : {}),
+    ...(entry.capabilities?.length ? { capabilities: entry.capabilities } : {}),
   };
 
   if (entry.template !== undefined) {

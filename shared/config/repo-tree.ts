@@ -50,6 +50,14 @@ export class RepoTree {
     return [...this.entries.values()].filter((e) => e.mode !== SYMLINK_MODE);
   }
 
+  /** Every entry (files and symbolic links) below the folder `dir`, sorted by path; none when it is no folder. */
+  under(dir: string): TreeEntry[] {
+    const prefix = `${dir}/`;
+    return [...this.entries.values()]
+      .filter((e) => e.path.startsWith(prefix))
+      .sort((a, b) => (a.path < b.path ? -1 : 1));
+  }
+
   async readText(path: string): Promise<string> {
     return new TextDecoder().decode(await this.snapshot.readFile(path));
   }

@@ -27,6 +27,15 @@ const iamRoleArn = z
  * A parameter value as written. YAML numbers and booleans are accepted (the loader keeps their source text, so
  * `1.10` stays "1.10"); a list becomes the comma-separated form CloudFormation expects for CommaDelimitedList.
  */
+/**
+ * Capabilities CloudFormation must be told the template needs. lambda-gitops infers them (IAM resources, named IAM
+ * resources, transforms, nested stacks); declare one when inference cannot see it (a macro that adds IAM resources,
+ * a nested template outside the repository).
+ */
+export const capabilitiesSchema = z
+  .array(z.enum(['CAPABILITY_IAM', 'CAPABILITY_NAMED_IAM', 'CAPABILITY_AUTO_EXPAND']))
+  .describe('Capabilities acknowledged for the stack, added to the inferred ones');
+
 const parameterValue = z
   .union([z.string(), z.number(), z.boolean(), z.array(z.union([z.string(), z.number()]))], {
     error: 'a parameter value must be a string, a number, a boolean or a list of them',
@@ -78,6 +87,7 @@ const overrideSchema = z
     region: region.optional(),
     parameters: parameterMap.optional(),
     tags: tagMap.optional(),
+    capabilities: capabilitiesSchema.optional(),
   })
   .describe('Per-environment overrides of this stack; they win over the environment and the stack');
 
@@ -113,6 +123,7 @@ const stackSchema = z
       .describe(
         'Values the secret guard would refuse that are deliberately not secrets, by path: parameters.<Name>, tags.<Key>, Parameters.<Name>.Default, Resources.<LogicalId>.Properties.<Property>…',
       ),
+    capabilities: capabilitiesSchema.optional(),
   })
   .superRefine((stack, ctx) => {
     const sources = (['template', 'deploymentFile', 'deploymentFiles'] as const).filter((k) => stack[k] !== undefined);
@@ -148,6 +159,7 @@ const environmentSchema = z.strictObject({
     .optional()
     .describe('Parameter values for every stack of this environment whose template declares them'),
   tags: tagMap.optional(),
+  capabilities: capabilitiesSchema.optional().describe('Capabilities acknowledged for every stack of this environment'),
 });
 
 const notificationSchema = z.strictObject({

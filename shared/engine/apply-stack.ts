@@ -7,6 +7,7 @@ import { identityOf, OwnershipError, sameRepo } from '../policy/ownership.ts';
 import type { ApplyResult, Source } from '../ports.ts';
 import type { EngineDeps } from './deps.ts';
 import { isSuperseded } from './newest-wins.ts';
+import { resolveOutputParameters, splitOutputRef } from './output-parameters.ts';
 import { attempt, historyRecord, stackDetail, stateFor } from './record.ts';
 
 /** One Apply Requested: everything the apply function (or the local sync) needs to apply one stack. */
@@ -32,6 +33,8 @@ export interface ApplyStackRequest {
    */
   readonly finalAttempt?: boolean;
   readonly signal?: AbortSignal;
+  /** The change set the plan's preview kept for this stack (a CLI sync): executed when it still matches. */
+  readonly changeSetId?: string;
 }
 
 export type ApplyOutcome = 'Applied' | 'NoChanges' | 'Superseded' | 'PlanReady' | 'Failed';
@@ -150,17 +153,21 @@ export async function applyStack(deps: ApplyDeps, request: ApplyStackRequest): P
     // 4. The installation's policy again, on what is about to be applied (the sync checked it when it rendered).
     if (deps.policy) await checkStoredStack(rendered, deps.policy, deps.account, deps.stackNamePrefix);
     // 5. Dependencies applied at the expected hash; their outputs feed this stack's parameters.
-    const resolved = await withDependencyOutputs(deps, rendered, request.dependencies ?? {});
+    const { resolved, outputsOf } = await withDependencyOutputs(deps, rendered, request.dependencies ?? {});
     const moved =
       previous !== undefined &&
       applied !== undefined &&
       identityOf(previous, deps.account) !== identityOf(rendered, deps.account);
-    const previousRendered =
+    const storedPrevious =
       applied && !moved ? (await deps.state.getRendered(applied.hash, applied.revision))?.rendered : undefined;
+    // The stored previous stack holds references, not values: fill it from the same outputs, so the local diff does
+    // not call every output parameter changed.
+    const previousRendered = storedPrevious ? resolveOutputParameters(storedPrevious, outputsOf).rendered : undefined;
     // 6. The change itself.
     result = await deps.applier.apply({
       rendered: resolved,
       ...(previousRendered ? { previous: previousRendered } : {}),
+      ...(request.changeSetId ? { changeSetId: request.changeSetId } : {}),
       ...(request.revertDrift ? { revertDrift: true } : {}),
       ...(request.signal ? { signal: request.signal } : {}),
     });
@@ -343,7 +350,10 @@ async function withDependencyOutputs(
   deps: Pick<ApplyDeps, 'state'>,
   rendered: RenderedStack,
   expected: Readonly<Record<StackKey, string>>,
-): Promise<RenderedStack> {
+): Promise<{
+  resolved: RenderedStack;
+  outputsOf: (key: StackKey) => Readonly<Record<string, string>> | undefined;
+}> {
   const outputs = new Map<StackKey, Readonly<Record<string, string>>>();
   for (const dependency of rendered.dependsOn) {
     const state = (await deps.state.getStack(dependency))?.state;
@@ -358,23 +368,18 @@ async function withDependencyOutputs(
     }
     outputs.set(dependency, state!.lastApplied!.outputs);
   }
-  if (Object.keys(rendered.outputParameters).length === 0) return rendered;
-  const parameters = { ...rendered.parameters };
-  for (const [parameter, ref] of Object.entries(rendered.outputParameters)) {
-    const dot = ref.indexOf('.');
-    const stack = ref.slice(0, dot);
-    const output = ref.slice(dot + 1);
-    const value = outputs.get(`${rendered.environment}/${stack}`)?.[output];
-    if (value === undefined) {
-      throw new ApplyError(
-        Reason.DependencyNotReady,
-        `parameter ${parameter}: output ${output} of stack ${stack} (${rendered.environment}) does not exist`,
-        { field: `parameters.${parameter}` },
-      );
-    }
-    parameters[parameter] = value;
+  const outputsOf = (key: StackKey) => outputs.get(key);
+  const { rendered: resolved, pending } = resolveOutputParameters(rendered, outputsOf);
+  const [parameter, ref] = Object.entries(pending)[0] ?? [];
+  if (parameter && ref) {
+    const { stack, output } = splitOutputRef(ref);
+    throw new ApplyError(
+      Reason.DependencyNotReady,
+      `parameter ${parameter}: output ${output} of stack ${stack} (${rendered.environment}) does not exist`,
+      { field: `parameters.${parameter}` },
+    );
   }
-  return { ...rendered, parameters };
+  return { resolved, outputsOf };
 }
 
 export function summarize(changes: ReturnType<typeof emptyChanges>): string {

@@ -1,5 +1,16 @@
 import type { InstallationPolicy } from '../policy/schema.ts';
-import type { Applier, Clock, DriftDetector, EventSink, Logger, Secrets, Source, StateStore } from '../ports.ts';
+import type {
+  Applier,
+  ArtifactStore,
+  Clock,
+  DriftDetector,
+  EventSink,
+  Logger,
+  Secrets,
+  Source,
+  StateStore,
+} from '../ports.ts';
+import type { SpecCheckMemo } from '../render/render.ts';
 
 /** The ports one engine run needs. Built at the edge (CLI, local runtime, Lambda handler) and passed in. */
 export interface EngineDeps {
@@ -33,6 +44,15 @@ export interface EngineDeps {
    * it was applied in unless gitops.yaml (or `--region`) names one.
    */
   readonly ambientRegion?: boolean;
+  /** Where packaged artifacts go (the state folder locally, a bucket per account and region on AWS). */
+  readonly artifacts?: ArtifactStore;
+  /**
+   * Check templates against the CloudFormation resource specification when rendering (the local target and the CLI;
+   * the functions leave it to CloudFormation and never load the specification). @default false
+   */
+  readonly checkResources?: boolean;
+  /** Templates that passed the check before (the state folder locally), so the specification is loaded less. */
+  readonly specChecked?: SpecCheckMemo;
 }
 
 /** Which part of the repository a run looks at: the CLI's selectors. */
@@ -50,4 +70,10 @@ export interface Selection {
    */
   readonly preview?: boolean;
   readonly signal?: AbortSignal;
+  /**
+   * Keep what each preview made (a change set) for the apply that follows in the same process, so a CLI sync makes
+   * one change set per stack, shows it and executes that same one. Only `sync` sets it; it discards what it did not
+   * use. @default false
+   */
+  readonly keepPreviews?: boolean;
 }

@@ -1,9 +1,13 @@
 import { type GitOpsError, toGitOpsError } from '../errors.ts';
 import type { RenderedStack, StackKey, StackState } from '../model.ts';
+import { diffTemplates } from '../plan/template-diff.ts';
 import { identityOf } from '../policy/ownership.ts';
 import type { PreviewResult, RepoSnapshot } from '../ports.ts';
+import { checkAgainstSpec } from '../render/render.ts';
+import { publishArtifacts } from './artifacts.ts';
 import type { EngineDeps, Selection } from './deps.ts';
 import { isAncestorOfApplied } from './newest-wins.ts';
+import { pendingParametersLine, resolveOutputParameters } from './output-parameters.ts';
 import { type Prepared, prepare } from './prepare.ts';
 
 /**
@@ -81,8 +85,10 @@ export async function computePlan(deps: EngineDeps, selection: Selection): Promi
     });
   }
 
+  // Dependencies' outputs as applied now: what a preview's `output:` parameters get.
+  const outputsOf = (key: StackKey) => states.get(key)?.lastApplied?.outputs;
   for (const rendered of outcome.rendered) {
-    entries.push(await planRendered(deps, rendered, states.get(rendered.key), selection));
+    entries.push(await planRendered(deps, rendered, states.get(rendered.key), selection, outputsOf, snapshot));
   }
 
   // Stacks applied from this repository before and no longer declared: prune or report. Only when the whole
@@ -118,9 +124,11 @@ async function planRendered(
   rendered: RenderedStack,
   previous: StackState | undefined,
   selection: Selection,
+  outputsOf: (key: StackKey) => Readonly<Record<string, string>> | undefined,
+  snapshot: RepoSnapshot,
 ): Promise<PlanEntry> {
   const signal = selection.signal;
-  const base = {
+  let base = {
     key: rendered.key,
     stack: rendered.stack,
     environment: rendered.environment,
@@ -150,13 +158,40 @@ async function planRendered(
     : applied
       ? `update to ${rendered.revision.slice(0, 7)}`
       : `create at ${rendered.revision.slice(0, 7)}`;
+  try {
+    // What CloudFormation would refuse at create time is refused before anything is stored or previewed. Only the
+    // stacks that will change are checked: loading the resource specification takes a second.
+    if (deps.checkResources) {
+      rendered = await checkAgainstSpec(snapshot, rendered, deps.specChecked);
+      base = { ...base, rendered };
+    }
+    // Packaged code and nested templates must be where the template says before CloudFormation reads it.
+    await publishArtifacts(deps, snapshot, rendered, signal);
+  } catch (err) {
+    const error = toGitOpsError(err);
+    return { ...base, action: 'error', error, message: error.describe() };
+  }
   if (selection.preview === false) return { ...base, action, message };
   try {
-    const previousRendered =
+    const storedPrevious =
       applied && !moved ? (await deps.state.getRendered(applied.hash, applied.revision))?.rendered : undefined;
+    const previousRendered = storedPrevious ? resolveOutputParameters(storedPrevious, outputsOf).rendered : undefined;
+    const { rendered: resolved, pending } = resolveOutputParameters(rendered, outputsOf);
+    if (Object.keys(pending).length > 0) {
+      // A dependency is not applied yet: CloudFormation would refuse the change set ("Parameters: [...] must have
+      // values"), so the preview is the offline template diff, and says which values it did not have.
+      const offline = await diffTemplates(previousRendered, resolved);
+      const preview: PreviewResult = {
+        ...offline,
+        diffText: `${offline.diffText.trimEnd()}\n${pendingParametersLine(pending)}\n`,
+        pendingParameters: pending,
+      };
+      return { ...base, action, preview, message };
+    }
     const preview = await deps.applier.preview({
-      rendered,
+      rendered: resolved,
       ...(previousRendered ? { previous: previousRendered } : {}),
+      ...(selection.keepPreviews ? { keep: true } : {}),
       ...(signal ? { signal } : {}),
     });
     return { ...base, action, preview, message };

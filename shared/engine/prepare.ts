@@ -69,6 +69,7 @@ export async function prepare(deps: EngineDeps, selection: Selection): Promise<P
     // A commit named by its SHA is on no branch: every environment is rendered from it, whatever branch it follows.
     ...(isCommitSha(snapshot.branch) ? { ignoreBranch: true } : {}),
     ...(stackNamePrefix ? { stackNamePrefix } : {}),
+    ...(deps.artifacts ? { artifacts: deps.artifacts } : {}),
     // Only stacks whose input blobs changed since they were applied are rendered again (a monorepo push that
     // touches one stack renders one stack). A stack that belongs to another repository is never "unchanged", nor is
     // one checked under another policy than today's.

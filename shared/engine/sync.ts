@@ -118,21 +118,29 @@ export async function requestApplies(
 
 /** Plan and apply in one process: the CLI's `sync` and the local runtime. */
 export async function sync(deps: EngineDeps, options: SyncOptions): Promise<SyncReport> {
-  const { plan, requests, failed } = await requestApplies(deps, options);
+  const { plan, requests, failed } = await requestApplies(deps, { ...options, keepPreviews: true });
   const results: ApplyStackResult[] = [];
-  for (const request of requests) {
-    try {
-      const result = await applyStack(deps, {
-        ...request,
-        finalAttempt: true,
-        ...(options.signal ? { signal: options.signal } : {}),
-      });
-      results.push(result);
-      if (result.outcome === 'Failed') failed.push(request.key);
-    } catch (err) {
-      // Only the state store or the event sink can throw here (apply failures are results): stop, the rest waits.
-      throw toGitOpsError(err);
+  const byKey = new Map(plan.entries.map((e) => [e.key, e]));
+  try {
+    for (const request of requests) {
+      const changeSetId = byKey.get(request.key)?.preview?.changeSetId;
+      try {
+        const result = await applyStack(deps, {
+          ...request,
+          finalAttempt: true,
+          ...(changeSetId ? { changeSetId } : {}),
+          ...(options.signal ? { signal: options.signal } : {}),
+        });
+        results.push(result);
+        if (result.outcome === 'Failed') failed.push(request.key);
+      } catch (err) {
+        // Only the state store or the event sink can throw here (apply failures are results): stop, the rest waits.
+        throw toGitOpsError(err);
+      }
     }
+  } finally {
+    // Previews no apply executed (waiting for approval, a failed dependency, superseded): leave no change set behind.
+    await discardUnused(deps, plan.entries);
   }
   const pruned: StackKey[] = [];
   for (const entry of options.requestedRevision ? [] : plan.entries) {
@@ -196,6 +204,21 @@ async function refuseUnauthorized(
     });
   }
   return refused;
+}
+
+async function discardUnused(deps: EngineDeps, entries: readonly PlanEntry[]): Promise<void> {
+  if (!deps.applier.discard) return;
+  for (const entry of entries) {
+    if (!entry.preview?.changeSetId || !entry.rendered) continue;
+    try {
+      await deps.applier.discard(entry.preview, entry.rendered);
+    } catch (err) {
+      deps.logger.warn('could not discard a preview change set', {
+        stack: entry.key,
+        error: toGitOpsError(err).describe(),
+      });
+    }
+  }
 }
 
 async function recordRenderFailure(deps: EngineDeps, plan: Plan, entry: PlanEntry): Promise<void> {

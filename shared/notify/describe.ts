@@ -49,7 +49,7 @@ export function advice(event: GitOpsEvent): string | undefined {
     case 'UpdateRollbackFailed':
       return `Fix the cause, then run: aws cloudformation continue-update-rollback --stack-name ${stackName}; then sync again.`;
     case 'InsufficientCapabilities':
-      return 'Add the capability named above to the stack in gitops.yaml (capabilities) and push.';
+      return 'Declare the capability named above in gitops.yaml — capabilities: [CAPABILITY_…] on the stack, its overrides.<env>, or the environment — and push.';
     case 'TerminationProtected':
       return `Turn off termination protection on ${stackName} to let prune delete it, or delete it yourself.`;
     case 'StackBusy':

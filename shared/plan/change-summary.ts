@@ -2,7 +2,30 @@
  * Small pure helpers over ChangeSummary, shared by the template diff, the appliers and the CLI: which keys of two maps
  * differ, whether a summary says anything, and the one-line count people read ("1 added, 2 modified, 1 replaced").
  */
-import type { ChangeSummary } from '../model.ts';
+import type { CfnTemplate, ChangeSummary } from '../model.ts';
+
+/**
+ * The value each declared parameter will have: the one sent, else the template default. Comparing these (rather than
+ * only what was sent) catches a changed Default, which CloudFormation applies too, and does not call a parameter left
+ * at its default "changed" because DescribeStacks lists it.
+ */
+export function effectiveParameterValues(
+  template: Pick<CfnTemplate, 'Parameters'>,
+  parameters: Readonly<Record<string, string>>,
+): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [name, spec] of Object.entries(template.Parameters ?? {})) {
+    if (spec.Default !== undefined) out[name] = stringifyDefault(spec.Default);
+  }
+  for (const [name, value] of Object.entries(parameters)) out[name] = value;
+  return out;
+}
+
+function stringifyDefault(value: unknown): string {
+  if (typeof value === 'string') return value;
+  if (Array.isArray(value)) return value.map(stringifyDefault).join(',');
+  return JSON.stringify(value);
+}
 
 /** Keys that were added, removed, or whose value changed between two string maps; sorted. */
 export function changedKeys(

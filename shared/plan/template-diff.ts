@@ -15,7 +15,7 @@ import type { TemplateDiff } from '@aws-cdk/cloudformation-diff';
 import type { CfnTemplate, ChangeSummary, RenderedStack } from '../model.ts';
 import type { PreviewResult } from '../ports.ts';
 import { sanitize } from '../sanitize.ts';
-import { changedKeys } from './change-summary.ts';
+import { changedKeys, effectiveParameterValues } from './change-summary.ts';
 
 type DiffLibrary = typeof import('@aws-cdk/cloudformation-diff');
 
@@ -48,14 +48,28 @@ export async function diffTemplates(
   const modified: string[] = [];
   const removed: string[] = [];
   const replaced: string[] = [];
-  diff.resources.forEachDifference((logicalId, change) => {
-    if (change.isAddition) added.push(logicalId);
-    else if (change.isRemoval) removed.push(logicalId);
-    // WILL_REPLACE only: CloudFormation's "Conditional" replacement (MAY_REPLACE) is an in-place update in most
-    // cases; it stays under `modified` and the diff text says "may be replaced".
-    else if (change.changeImpact === lib.ResourceImpact.WILL_REPLACE) replaced.push(logicalId);
-    else if (change.isDifferent) modified.push(logicalId);
-  });
+  const collect = (d: TemplateDiff, prefix: string) =>
+    d.resources.forEachDifference((id, change) => {
+      const logicalId = `${prefix}${id}`;
+      if (change.isAddition) added.push(logicalId);
+      else if (change.isRemoval) removed.push(logicalId);
+      // WILL_REPLACE only: CloudFormation's "Conditional" replacement (MAY_REPLACE) is an in-place update in most
+      // cases; it stays under `modified` and the diff text says "may be replaced".
+      else if (change.changeImpact === lib.ResourceImpact.WILL_REPLACE) replaced.push(logicalId);
+      else if (change.isDifferent) modified.push(logicalId);
+    });
+  collect(diff, '');
+  // Nested templates of the repository, diffed the same way: their resources are named `Network/Vpc`.
+  const nestedTexts: string[] = [];
+  const nestedPaths = [
+    ...new Set([...Object.keys(previous?.nestedTemplates ?? {}), ...Object.keys(next.nestedTemplates ?? {})]),
+  ].sort();
+  for (const path of nestedPaths) {
+    const nestedDiff = lib.fullDiff(previous?.nestedTemplates?.[path] ?? {}, next.nestedTemplates?.[path] ?? {});
+    if (nestedDiff.isEmpty) continue;
+    collect(nestedDiff, `${path}/`);
+    nestedTexts.push(`Nested stack ${path}\n${formatTemplateDiff(lib, nestedDiff, options.color ?? false)}`);
+  }
 
   const previousValues = previous ? effectiveParameters(previous) : {};
   const nextValues = effectiveParameters(next);
@@ -73,6 +87,7 @@ export async function diffTemplates(
 
   const text = [
     formatTemplateDiff(lib, diff, options.color ?? false),
+    ...nestedTexts,
     formatValueChanges(
       'Parameter values',
       changes.parametersChanged,
@@ -81,6 +96,7 @@ export async function diffTemplates(
       secretParameters(next, previous),
     ),
     formatValueChanges('Tags', changes.tagsChanged, previous?.tags ?? {}, next.tags, new Set()),
+    next.unexpanded?.length ? `Not expanded locally: ${next.unexpanded.join('; ')}\n` : '',
   ]
     .filter((s) => s.length > 0)
     .join('\n');
@@ -93,13 +109,7 @@ export async function diffTemplates(
  * only what was sent) catches a changed Default, which CloudFormation applies too.
  */
 function effectiveParameters(stack: RenderedStack): Record<string, string> {
-  const out: Record<string, string> = {};
-  const declared = (stack.template as CfnTemplate).Parameters ?? {};
-  for (const [name, spec] of Object.entries(declared)) {
-    if (spec.Default !== undefined) out[name] = stringify(spec.Default);
-  }
-  for (const [name, value] of Object.entries(stack.parameters)) out[name] = value;
-  return out;
+  return effectiveParameterValues(stack.template as CfnTemplate, stack.parameters);
 }
 
 function secretParameters(...stacks: (RenderedStack | undefined)[]): Set<string> {
@@ -110,12 +120,6 @@ function secretParameters(...stacks: (RenderedStack | undefined)[]): Set<string>
     }
   }
   return names;
-}
-
-function stringify(value: unknown): string {
-  if (typeof value === 'string') return value;
-  if (Array.isArray(value)) return value.map(stringify).join(',');
-  return JSON.stringify(value);
 }
 
 /**

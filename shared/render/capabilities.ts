@@ -41,6 +41,16 @@ export function inferCapabilities(template: CfnTemplate): Capability[] {
   return out;
 }
 
+/** The union of capability lists, in CloudFormation's order; NAMED_IAM includes IAM, so IAM is dropped beside it. */
+export function mergeCapabilities(...lists: readonly (readonly Capability[])[]): Capability[] {
+  const all = new Set(lists.flat());
+  const out: Capability[] = [];
+  if (all.has('CAPABILITY_NAMED_IAM')) out.push('CAPABILITY_NAMED_IAM');
+  else if (all.has('CAPABILITY_IAM')) out.push('CAPABILITY_IAM');
+  if (all.has('CAPABILITY_AUTO_EXPAND')) out.push('CAPABILITY_AUTO_EXPAND');
+  return out;
+}
+
 function transformNames(transform: unknown): string[] {
   const list = Array.isArray(transform) ? transform : transform === undefined || transform === null ? [] : [transform];
   return list.flatMap((t) => {

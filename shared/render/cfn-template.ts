@@ -69,13 +69,31 @@ const DROPPED_1_1_TAGS = new Set([
   'tag:yaml.org,2002:merge',
 ]);
 
+/**
+ * Numbers as YAML 1.1 itself defines them (and PyYAML, cfn-lint and the AWS CLI read them), not the `yaml` package's
+ * looser 1.1 rules: a float needs a dot (`E3014`, `1e5` are strings; the package read `E3014` as a float, NaN) and an
+ * exponent needs its sign; a decimal integer has no leading zero (`0123456789` is a string, `0755` an octal number).
+ */
+const TEMPLATE_INT_DECIMAL = /^[-+]?(?:0|[1-9][0-9_]*)$/;
+const TEMPLATE_FLOAT = /^[-+]?(?:[0-9][0-9_]*\.[0-9_]*|\.[0-9_]+)$/;
+const TEMPLATE_FLOAT_EXP = /^[-+]?(?:[0-9][0-9_]*\.[0-9_]*|\.[0-9_]+)[eE][-+][0-9]+$/;
+
 function templateTags(base: Tags): Tags {
   const kept = base.flatMap((t) => {
     // The schema hands over tag objects; names (TagId) only appear in user option lists.
     if (typeof t === 'string' || DROPPED_1_1_TAGS.has(t.tag)) return [];
-    if (t.tag !== 'tag:yaml.org,2002:bool' || !('test' in t) || !t.test) return [t];
-    const isTrue = t.test.test('yes') && t.test.test('true');
-    return [{ ...t, test: isTrue ? TEMPLATE_BOOL_TRUE : TEMPLATE_BOOL_FALSE }];
+    if (!('test' in t) || !t.test) return [t];
+    if (t.tag === 'tag:yaml.org,2002:bool') {
+      const isTrue = t.test.test('yes') && t.test.test('true');
+      return [{ ...t, test: isTrue ? TEMPLATE_BOOL_TRUE : TEMPLATE_BOOL_FALSE }];
+    }
+    // The decimal integer and the two float forms; binary, octal, hex, sexagesimal, .inf and .nan stay as they are.
+    if (t.tag === 'tag:yaml.org,2002:int' && t.format === undefined) return [{ ...t, test: TEMPLATE_INT_DECIMAL }];
+    if (t.tag === 'tag:yaml.org,2002:float' && t.format === 'EXP') return [{ ...t, test: TEMPLATE_FLOAT_EXP }];
+    if (t.tag === 'tag:yaml.org,2002:float' && t.format === undefined && t.test.test('1.5')) {
+      return [{ ...t, test: TEMPLATE_FLOAT }];
+    }
+    return [t];
   });
   return [...kept, ...cfnTags];
 }
@@ -114,6 +132,12 @@ export function parseTemplate(text: string, file: string): CfnTemplate {
     });
   }
   return value as CfnTemplate;
+}
+
+/** The line of a template path (`['Resources', 'Fn', 'Properties']`), for messages about a parsed template. */
+export function templateLineOf(text: string, file: string): (path: readonly (string | number)[]) => number | undefined {
+  const source = parseYamlSource(text, file, Reason.InvalidTemplate, { schema: 'yaml-1.1', customTags: templateTags });
+  return (path) => source.lineOf(path);
 }
 
 /** Reads a manifest (deployment file, `gitops.yaml`): plain YAML 1.2, no custom tags, same error shape. */
@@ -158,6 +182,10 @@ class LongFormConverter {
           configurable: true,
         });
       }
+      // `{"Fn::GetAZs": null}` (how YAML-to-JSON tools write an empty `!GetAZs`) is the documented `""`: the region's
+      // zones. One spelling, so a template hashes and diffs the same whichever form it was written in.
+      const keys = Object.keys(out);
+      if (keys.length === 1 && keys[0] === 'Fn::GetAZs' && out['Fn::GetAZs'] === null) out['Fn::GetAZs'] = '';
       return this.wrap(node, out);
     }
     throw this.error(node as Node, 'unsupported YAML node');

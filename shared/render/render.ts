@@ -16,12 +16,21 @@ import {
   stackKey,
 } from '../model.ts';
 import { REPOSITORY_TAG, RESERVED_TAG_PREFIX } from '../policy/ownership.ts';
-import type { RepoSnapshot } from '../ports.ts';
-import { inferCapabilities } from './capabilities.ts';
-import { parseTemplate } from './cfn-template.ts';
+import type { ArtifactStore, RepoSnapshot } from '../ports.ts';
+import { inferCapabilities, mergeCapabilities } from './capabilities.ts';
+import { parseTemplate, templateLineOf } from './cfn-template.ts';
 import { canonicalJson, sha256Hex } from './hash.ts';
 import { declaresPatterns, loadPatternMatcher, type PatternMatcher } from './linear-pattern.ts';
+import {
+  directoryDigest,
+  type PackagedStack,
+  PackagingCache,
+  packageTemplate,
+  UNPUBLISHED_ARTIFACTS,
+} from './packaging.ts';
 import { resolveParameters } from './parameters.ts';
+import { checkResourceSpec, unexpandedOf } from './resource-spec.ts';
+import { evaluateRules, parameterValuesForRules } from './rules.ts';
 import { assertNoPlaintextSecrets, type ScannedValue, templateLiterals } from './secrets-scan.ts';
 import { mergeTags } from './tags.ts';
 
@@ -45,6 +54,14 @@ export interface RenderOptions {
    * @default '' (names as the repository gives them)
    */
   readonly stackNamePrefix?: string;
+  /** Where packaged artifacts live for a target: written into the template. @default UNPUBLISHED_ARTIFACTS */
+  readonly artifacts?: Pick<ArtifactStore, 'locate'>;
+  /**
+   * Check resource types, property names, required properties and primitive types against the CloudFormation
+   * resource specification (loads a 2.8 MB database on first use: the local target and the CLI, not the functions).
+   * @default false
+   */
+  readonly checkResources?: boolean;
 }
 
 export interface RenderFailure {
@@ -83,7 +100,8 @@ export async function renderStacks(
     config.stacks.map((s) => s.name),
   );
   const tree = await RepoTree.of(snapshot);
-  const templates = new Map<string, Promise<CfnTemplate>>();
+  const packaging = new PackagingCache();
+  const templates = packaging.templates;
   const outcome: RenderOutcome = { rendered: [], unchanged: [], errors: [] };
 
   for (const env of config.environments) {
@@ -94,22 +112,48 @@ export async function renderStacks(
       if (!spec.environments.includes(env.name)) continue;
       const key = stackKey(env.name, spec.name);
       try {
-        const inputs = await collectInputs(tree, config, spec);
+        const direct = await collectInputs(tree, config, spec);
         const previous = options.previous?.(key);
-        if (previous && sameInputs(previous.inputs, inputs.oids)) {
+        if (previous && inputsUnchanged(tree, previous.inputs, direct.oids)) {
           outcome.unchanged.push(key);
           continue;
         }
-        let template = templates.get(inputs.templateFile);
+        let template = templates.get(direct.templateFile);
         if (!template) {
-          template = tree.readText(inputs.templateFile).then((text) => parseTemplate(text, inputs.templateFile));
-          templates.set(inputs.templateFile, template);
+          template = tree.readText(direct.templateFile).then((text) => parseTemplate(text, direct.templateFile));
+          templates.set(direct.templateFile, template);
         }
         const parsed = await template;
         const matchPattern = declaresPatterns(parsed.Parameters) ? await loadPatternMatcher() : undefined;
-        outcome.rendered.push(
-          renderOne(snapshot, config, env, spec, parsed, inputs, options.stackNamePrefix ?? '', matchPattern),
-        );
+        // Local code, definitions and nested templates are packaged where the stack runs (its region and account);
+        // every file read is an input, and nested templates give their capabilities to the parent.
+        const override = spec.overrides[env.name] ?? {};
+        const location =
+          options.artifacts?.locate({
+            region: override.region ?? env.region,
+            ...(env.role ? { role: env.role } : {}),
+            ...(env.externalId ? { externalId: env.externalId } : {}),
+          }) ?? UNPUBLISHED_ARTIFACTS;
+        const packaged = await packageTemplate(tree, direct.templateFile, parsed, location, packaging);
+        const inputs: Inputs = { templateFile: direct.templateFile, oids: { ...direct.oids, ...packaged.inputs } };
+        const rendered: RenderedStack = {
+          ...renderOne(
+            snapshot,
+            config,
+            env,
+            spec,
+            parsed,
+            inputs,
+            options.stackNamePrefix ?? '',
+            packaged,
+            matchPattern,
+          ),
+          templateFiles: { root: direct.templateFile, nested: packaged.nestedFiles },
+        };
+        // What CloudFormation would refuse at create time is refused here: Rules always, the resource specification
+        // when asked (plan asks only for the stacks it will change: loading the specification takes a second).
+        await checkRules(snapshot, rendered);
+        outcome.rendered.push(options.checkResources ? await checkAgainstSpec(snapshot, rendered) : rendered);
       } catch (err) {
         outcome.errors.push({ key, stack: spec.name, environment: env.name, error: toGitOpsError(err) });
       }
@@ -139,9 +183,23 @@ async function collectInputs(tree: RepoTree, config: RepoConfig, spec: StackSpec
   return { oids, templateFile: resolved.entry.path };
 }
 
-function sameInputs(a: Readonly<Record<string, string>>, b: Readonly<Record<string, string>>): boolean {
-  const keys = Object.keys(a);
-  return keys.length === Object.keys(b).length && keys.every((k) => b[k] === a[k]);
+/**
+ * Whether a stack's inputs are what its last render read: every file it read then has the same blob id now, and the
+ * files the stack names directly are among them. Files found by reading others (nested templates) are only known
+ * from the last render; they can only differ if a file that named them differs, which this sees.
+ */
+function inputsUnchanged(
+  tree: RepoTree,
+  previous: Readonly<Record<string, string>>,
+  direct: Readonly<Record<string, string>>,
+): boolean {
+  return (
+    Object.entries(direct).every(([path, oid]) => previous[path] === oid) &&
+    Object.entries(previous).every(([path, oid]) =>
+      // `dir/`: a packaged folder, compared by its listing (a file added to it counts).
+      path.endsWith('/') ? directoryDigest(tree, path.slice(0, -1)) === oid : tree.get(path)?.oid === oid,
+    )
+  );
 }
 
 function renderOne(
@@ -152,6 +210,7 @@ function renderOne(
   template: CfnTemplate,
   inputs: Inputs,
   stackNamePrefix: string,
+  packaged: PackagedStack,
   matchPattern: PatternMatcher | undefined,
 ): RenderedStack {
   const override = spec.overrides[env.name] ?? {};
@@ -189,14 +248,20 @@ function renderOne(
     );
   }
 
-  const resolved = resolveParameters(template, parameterLayers, {
+  const resolved = resolveParameters(packaged.template, parameterLayers, {
     templateFile: inputs.templateFile,
     dependsOn: spec.dependsOn,
     ...(matchPattern ? { matchPattern } : {}),
   });
   // The repository the stack belongs to, last so no layer of the repository can set it (see policy/ownership.ts).
   const { tags } = mergeTags([...tagLayers, { file: 'the installation', values: { [REPOSITORY_TAG]: snapshot.repo } }]);
-  const capabilities = inferCapabilities(resolved.template);
+  const capabilities = mergeCapabilities(
+    inferCapabilities(resolved.template),
+    ...Object.values(packaged.nestedTemplates).map((t) => inferCapabilities(t)),
+    env.capabilities ?? [],
+    spec.capabilities ?? [],
+    override.capabilities ?? [],
+  );
   const stackName = stackNameFor(spec, env, override.stackName, config, stackNamePrefix);
   const region = override.region ?? env.region;
 
@@ -236,6 +301,8 @@ function renderOne(
     repo: snapshot.repo,
     branch: snapshot.branch,
     ...(config.notifications.length ? { notifications: config.notifications } : {}),
+    ...(packaged.artifacts.length ? { artifacts: packaged.artifacts } : {}),
+    ...(Object.keys(packaged.nestedTemplates).length ? { nestedTemplates: packaged.nestedTemplates } : {}),
   };
 }
 
@@ -250,6 +317,102 @@ function assertNoReservedTags(layers: readonly { file: string; values: Readonly<
         { file: layer.file, field: `tags.${key}` },
       );
     }
+  }
+}
+
+/** Template `Rules` on the rendered parameter values: a failing assertion refuses the stack, naming the rule. */
+async function checkRules(snapshot: Pick<RepoSnapshot, 'readFile'>, rendered: RenderedStack): Promise<void> {
+  const violations = evaluateRules(rendered.template, parameterValuesForRules(rendered.template, rendered.parameters), {
+    region: rendered.region,
+    stackName: rendered.stackName,
+  });
+  const file = rendered.templateFiles?.root ?? rendered.stack;
+  if (violations.length === 0) return;
+  const problems: Problem[] = [];
+  for (const v of violations) {
+    const path = ['Rules', v.rule, 'Assertions', v.assertion];
+    problems.push({ file, line: await lineOf(snapshot, file, path), path, message: `Rules.${v.rule}: ${v.message}` });
+  }
+  throw refusal(problems);
+}
+
+/**
+ * The stack's template and its nested templates against the CloudFormation resource specification. Throws one
+ * ConfigError naming file, line, resource and property; returns the stack with what was not expanded locally.
+ */
+export async function checkAgainstSpec(
+  snapshot: Pick<RepoSnapshot, 'readFile'>,
+  rendered: RenderedStack,
+  memo?: SpecCheckMemo,
+): Promise<RenderedStack> {
+  const root = rendered.templateFiles?.root ?? rendered.stack;
+  const templates: [string, CfnTemplate][] = [
+    [root, rendered.template],
+    ...Object.entries(rendered.nestedTemplates ?? {}).map(
+      ([path, t]) => [rendered.templateFiles?.nested[path] ?? root, t] as [string, CfnTemplate],
+    ),
+  ];
+  // Templates that passed before pass again: the check is a pure function of them (and of the specification).
+  const key = sha256Hex(canonicalJson(['spec-check-1', templates.map(([, t]) => t)]));
+  if (memo && (await memo.has(key))) {
+    const unexpanded = [...new Set(templates.flatMap(([, t]) => unexpandedOf(t)))];
+    return unexpanded.length ? { ...rendered, unexpanded } : rendered;
+  }
+  const problems: Problem[] = [];
+  const unexpanded = new Set<string>();
+  for (const [file, template] of templates) {
+    const check = await checkResourceSpec(template);
+    for (const u of check.unexpanded) unexpanded.add(u);
+    for (const p of check.problems) {
+      problems.push({ file, path: p.path, message: `${p.path.slice(0, 2).join('.')}: ${p.message}` });
+    }
+  }
+  if (problems.length) {
+    for (const p of problems.slice(0, MAX_LISTED_PROBLEMS)) p.line = await lineOf(snapshot, p.file, p.path);
+    throw refusal(problems);
+  }
+  await memo?.add(key);
+  return unexpanded.size ? { ...rendered, unexpanded: [...unexpanded] } : rendered;
+}
+
+/** Remembers templates that passed the specification check, so a later process need not load it for them. */
+export interface SpecCheckMemo {
+  has(key: string): Promise<boolean>;
+  add(key: string): Promise<void>;
+}
+
+interface Problem {
+  readonly file: string;
+  line?: number | undefined;
+  readonly path: readonly (string | number)[];
+  readonly message: string;
+}
+
+/** At most this many problems are listed in one error. */
+const MAX_LISTED_PROBLEMS = 10;
+
+function refusal(problems: readonly Problem[]): ConfigError {
+  const lines = problems
+    .slice(0, MAX_LISTED_PROBLEMS)
+    .map((p) => `${p.file}${p.line ? `:${p.line}` : ''}: ${p.message}`);
+  if (problems.length > MAX_LISTED_PROBLEMS) lines.push(`… and ${problems.length - MAX_LISTED_PROBLEMS} more`);
+  const first = problems[0]!;
+  return new ConfigError(Reason.InvalidTemplate, `CloudFormation would refuse this template:\n${lines.join('\n')}`, {
+    file: first.file,
+    field: first.path.join('.'),
+    ...(first.line ? { line: first.line } : {}),
+  });
+}
+
+async function lineOf(
+  snapshot: Pick<RepoSnapshot, 'readFile'>,
+  file: string,
+  path: readonly (string | number)[],
+): Promise<number | undefined> {
+  try {
+    return templateLineOf(new TextDecoder().decode(await snapshot.readFile(file)), file)(path);
+  } catch {
+    return undefined;
   }
 }
 

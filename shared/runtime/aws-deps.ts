@@ -8,6 +8,7 @@ import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { S3Client } from '@aws-sdk/client-s3';
 import { SSMClient } from '@aws-sdk/client-ssm';
 import { CloudFormationApplier } from '../adapters/aws/applier-cfn.ts';
+import { S3ArtifactStore } from '../adapters/aws/artifact-store-s3.ts';
 import { AwsClientFactory, type CloudFormationClients } from '../adapters/aws/clients.ts';
 import { CloudFormationDriftDetector } from '../adapters/aws/drift-cfn.ts';
 import { EventBridgeSink } from '../adapters/aws/events-eventbridge.ts';
@@ -50,7 +51,10 @@ export interface AwsSettings {
   readonly trustedKeyParameters?: readonly string[];
   /** The installation policy: what each repository may deploy (shared/policy). */
   readonly policy?: InstallationPolicy;
-  /** The installation's account. @default the service role's account */
+  /**
+   * The installation's account (policy `accounts`; with `artifactBucket`, names its artifact buckets in other regions).
+   * @default the service role's account
+   */
   readonly account?: string;
   /** `region` is the operator's ambient AWS_REGION (the CLI without --region): it never moves an applied stack. */
   readonly ambientRegion?: boolean;
@@ -58,6 +62,12 @@ export interface AwsSettings {
   readonly stackTimeoutMs?: number;
   /** Keep drift values, redacted (GITOPS_DRIFT_VALUES=redacted). @default false: property paths and kinds only */
   readonly driftValues?: boolean;
+  /**
+   * The bucket of each account and region that packaged artifacts and large templates of stacks in other accounts go
+   * to, written and read with the environment's role; `{account}` and `{region}` are replaced.
+   * @default the CDK bootstrap assets bucket, `cdk-hnb659fds-assets-{account}-{region}`
+   */
+  readonly artifactBucket?: string;
   readonly clients?: {
     readonly s3?: S3Client;
     readonly eventBridge?: EventBridgeClient;
@@ -93,13 +103,39 @@ export function awsPorts(settings: AwsSettings): Omit<EngineDeps, 'source'> & { 
       settings.serviceRole,
       new CloudFormationApplier({
         clients: cloudFormation,
-        uploader: new S3TemplateUploader({ bucket: settings.bucket, region: settings.region, client: s3 }),
+        uploader: new S3TemplateUploader({
+          bucket: settings.bucket,
+          region: settings.region,
+          client: s3,
+          ...(cloudFormation instanceof AwsClientFactory
+            ? {
+                crossAccount: {
+                  s3: (target) => cloudFormation.s3(target),
+                  ...(settings.artifactBucket ? { bucketFor: bucketPattern(settings.artifactBucket) } : {}),
+                },
+              }
+            : {}),
+        }),
         clock,
         logger: settings.logger,
         ...(settings.stackTimeoutMs ? { stackTimeoutMs: settings.stackTimeoutMs } : {}),
       }),
     ),
     drift: new CloudFormationDriftDetector({ clients: cloudFormation, clock, values: settings.driftValues ?? false }),
+    artifacts: new S3ArtifactStore({
+      s3: (target) =>
+        cloudFormation instanceof AwsClientFactory
+          ? cloudFormation.s3(target)
+          : target.region === settings.region && !target.role
+            ? s3
+            : new S3Client({ region: target.region }),
+      installation: {
+        bucket: settings.bucket,
+        region: settings.region,
+        ...(account ? { account } : {}),
+      },
+      ...(settings.artifactBucket ? { bucketFor: bucketPattern(settings.artifactBucket), named: true } : {}),
+    }),
     events: new EventBridgeSink({
       eventBusName: settings.busName,
       client: settings.clients?.eventBridge ?? new EventBridgeClient({ region: settings.region }),
@@ -121,6 +157,11 @@ export function awsPorts(settings: AwsSettings): Omit<EngineDeps, 'source'> & { 
     ...(account ? { account } : {}),
     ...(settings.ambientRegion ? { ambientRegion: true } : {}),
   };
+}
+
+/** `{account}` and `{region}` of a bucket name pattern filled in. */
+export function bucketPattern(pattern: string): (account: string, region: string) => string {
+  return (account, region) => pattern.replaceAll('{account}', account).replaceAll('{region}', region);
 }
 
 /** Every port, with the repository's source; the git token is read from SSM when the source asks for it. */
@@ -151,6 +192,7 @@ export function withDefaultServiceRole(role: string | undefined, applier: Applie
     apply: (request) => applier.apply({ ...request, rendered: withRole(request.rendered) }),
     delete: (request) => applier.delete(request),
     ...(applier.health ? { health: (rendered, signal) => applier.health!(withRole(rendered), signal) } : {}),
+    ...(applier.discard ? { discard: (preview, rendered) => applier.discard!(preview, withRole(rendered)) } : {}),
   };
 }
 

@@ -6,6 +6,8 @@ import {
   ConsoleEventSink,
   EnvSecrets,
   FanoutEventSink,
+  FolderArtifactStore,
+  FolderSpecCheckMemo,
   FolderStateStore,
   LocalApplier,
   LocalDriftDetector,
@@ -79,6 +81,10 @@ export function localDeps(options: LocalDepsOptions): EngineDeps & { secrets: Se
     ...(options.policy ? { policy: options.policy } : {}),
     secrets,
     ...(requireSigned ? { requireSigned } : {}),
+    artifacts: new FolderArtifactStore(stateDir),
+    // The local target refuses what CloudFormation would refuse at create time.
+    checkResources: true,
+    specChecked: new FolderSpecCheckMemo(stateDir),
   };
 }
 

@@ -19,8 +19,15 @@ export function formatSyncSummary(report: SyncReport, style: { color: boolean })
     if (entry?.action === 'create') {
       // A new stack's diff is its whole template: list what it creates; `gitops plan` shows the full diff.
       const resources = entry.rendered?.template.Resources ?? {};
+      // `Roles/FunctionRole`: a resource of the nested stack `Roles`, typed from the nested template.
+      const typeOf = (id: string): string => {
+        const slash = id.lastIndexOf('/');
+        if (slash < 0) return resources[id]?.Type ?? '';
+        const nested = entry.rendered?.nestedTemplates?.[id.slice(0, slash)];
+        return nested?.Resources?.[id.slice(slash + 1)]?.Type ?? '';
+      };
       for (const id of r.result?.changes.added ?? []) {
-        lines.push(c(32, `      + ${resources[id]?.Type ?? ''} ${id}`));
+        lines.push(c(32, `      + ${typeOf(id)} ${id}`));
       }
     } else {
       const diff = entry?.preview?.diffText?.trimEnd();

@@ -250,6 +250,31 @@ describe('CloudFormationApplier.apply', () => {
     expect(clock.sleeps.length).toBeGreaterThanOrEqual(2);
   });
 
+  it('retries a transient CloudFormation fault itself (the SDK makes one attempt)', async () => {
+    cfn
+      .on(DescribeStacksCommand, { StackName: 'web-prod' })
+      .rejectsOnce(
+        Object.assign(new Error('We encountered an internal error. Please try again.'), {
+          name: 'InternalFailure',
+          $fault: 'server',
+          $metadata: { httpStatusCode: 500 },
+        }),
+      )
+      .resolves(stack('UPDATE_COMPLETE'));
+    const result = await applier().health(rendered());
+    expect(result.healthy).toBe(true);
+    expect(cfn.commandCalls(DescribeStacksCommand)).toHaveLength(2);
+    expect(clock.sleeps).toHaveLength(1);
+  });
+
+  it('calls a stack cleaning up after a replacement healthy', async () => {
+    cfn.on(DescribeStacksCommand).resolves(stack('UPDATE_COMPLETE_CLEANUP_IN_PROGRESS'));
+    expect(await applier().health(rendered())).toEqual({
+      healthy: true,
+      message: 'stack web-prod is UPDATE_COMPLETE_CLEANUP_IN_PROGRESS',
+    });
+  });
+
   it('gives up with Throttled (retryable) when every try is throttled', async () => {
     cfn.on(DescribeStacksCommand).rejects(throttling());
     const err = await applier({ throttleAttempts: 4 })

@@ -88,6 +88,42 @@ describe('AwsClientFactory', () => {
     expect(a).toBeInstanceOf(CloudFormationClient);
   });
 
+  it('keeps at most maxClients clients, dropping the least recently used', () => {
+    const factory = new AwsClientFactory({ clock, maxClients: 2 });
+    const a = factory.cloudFormation({ region: 'eu-west-1', sessionName: 'gitops-a-1111111' });
+    const b = factory.cloudFormation({ region: 'eu-west-1', sessionName: 'gitops-b-1111111' });
+    expect(factory.cloudFormation({ region: 'eu-west-1', sessionName: 'gitops-a-1111111' })).toBe(a); // a is recent
+    factory.cloudFormation({ region: 'eu-west-1', sessionName: 'gitops-c-1111111' }); // evicts b
+    expect(factory.cachedClients).toBe(2);
+    expect(factory.cloudFormation({ region: 'eu-west-1', sessionName: 'gitops-a-1111111' })).toBe(a);
+    expect(factory.cloudFormation({ region: 'eu-west-1', sessionName: 'gitops-b-1111111' })).not.toBe(b);
+  });
+
+  it('drops expired credentials and keeps at most maxCredentials', async () => {
+    sts.on(AssumeRoleCommand).resolves(credentials(3_600_000));
+    const factory = new AwsClientFactory({
+      clock,
+      maxCredentials: 3,
+      sts: () => new STSClient({ region: 'eu-west-1' }),
+    });
+    for (const stack of ['a', 'b', 'c', 'd', 'e']) {
+      await factory.credentialsFor({ region: 'eu-west-1', role: ROLE, sessionName: roleSessionName(stack, SHA) })?.();
+    }
+    expect(factory.cachedCredentials).toBe(3);
+    clock.advance(2 * 3_600_000);
+    await factory.credentialsFor({ region: 'eu-west-1', role: ROLE, sessionName: roleSessionName('f', SHA) })?.();
+    expect(factory.cachedCredentials).toBe(1);
+  });
+
+  it('turns the SDK retries off for CloudFormation and CloudWatch: the applier and drift detector retry', async () => {
+    const factory = new AwsClientFactory({ clock });
+    const cfnClient = factory.cloudFormation({ region: 'eu-west-1' });
+    expect(await cfnClient.config.maxAttempts()).toBe(1);
+    expect(await factory.cloudWatch({ region: 'eu-west-1' }).config.maxAttempts()).toBe(1);
+    // S3 is not retried by the callers: it keeps the SDK's standard retries.
+    expect(await factory.s3({ region: 'eu-west-1' }).config.maxAttempts()).toBe(3);
+  });
+
   it('reports a refused AssumeRole as AuthFailed', async () => {
     sts.on(AssumeRoleCommand).rejects(
       Object.assign(

@@ -13,6 +13,12 @@ import { startGitServer } from '../helpers/git-server.ts';
 const BIN = resolve('bin/gitops.js');
 
 /** The parts of `render --output json` these tests read. */
+/**
+ * Tests that run seven or more CLI processes in a row: each starts Node, fetches, and (for the stacks a plan
+ * changes) loads the CloudFormation resource specification once, about a second of CPU.
+ */
+const CLI_SEQUENCE_TIMEOUT_MS = 90_000;
+
 type StackJson = {
   key: string;
   stack: string;
@@ -70,9 +76,24 @@ describe('gitops CLI on the bundled example', () => {
     const stacks = JSON.parse(run.stdout) as Array<Record<string, unknown>>;
     expect(stacks).toHaveLength(15);
     const prodApi = stacks.find((s) => s.key === 'prod/api') as StackJson;
-    expect(prodApi).toMatchObject({ stackName: 'prod-api', region: 'us-east-1', capabilities: ['CAPABILITY_IAM'] });
+    // The IAM role is in the nested template api-role.yaml: CAPABILITY_IAM is inferred through it.
+    expect(prodApi).toMatchObject({
+      stackName: 'prod-api',
+      region: 'us-east-1',
+      capabilities: ['CAPABILITY_IAM', 'CAPABILITY_AUTO_EXPAND'],
+    });
     expect(prodApi.parameters.MemorySize).toBe('1024');
-    expect(prodApi.template.Resources.Handler?.Properties.Role).toEqual({ 'Fn::GetAtt': ['FunctionRole', 'Arn'] });
+    expect(prodApi.template.Resources.Handler?.Properties.Role).toEqual({
+      'Fn::GetAtt': ['Roles', 'Outputs.RoleArn'],
+    });
+    // The local code folder and the nested template are packaged, content-addressed.
+    expect(prodApi.template.Resources.Handler?.Properties.Code).toEqual({
+      S3Bucket: 'lambda-gitops-local',
+      S3Key: expect.stringMatching(/^artifacts\/[0-9a-f]{64}\.zip$/),
+    });
+    expect(prodApi.template.Resources.Roles?.Properties.TemplateURL).toMatch(
+      /^https:\/\/lambda-gitops-local\.invalid\/templates\/[0-9a-f]{64}\.json$/,
+    );
     expect(prodApi.revision).toBe(gitText(genv, repo, ['rev-parse', 'HEAD']));
     expect(prodApi.hash).toMatch(/^[0-9a-f]{64}$/);
     const monitoring = stacks.find((s) => s.key === 'dev/monitoring') as StackJson;
@@ -100,52 +121,60 @@ describe('gitops CLI on the bundled example', () => {
     expect(run.stdout).not.toContain('dev-queue');
   });
 
-  it('plans, syncs, reports status, and plans nothing afterwards', async () => {
-    const before = await gitops(['plan', repo, '--state', state]);
-    expect(before.code).toBe(1);
-    expect(before.stdout).toContain('15 to create');
+  it(
+    'plans, syncs, reports status, and plans nothing afterwards',
+    async () => {
+      const before = await gitops(['plan', repo, '--state', state]);
+      expect(before.code).toBe(1);
+      expect(before.stdout).toContain('15 to create');
 
-    const sync = await gitops(['sync', repo, '--state', state]);
-    expect(sync.code).toBe(0);
-    expect(sync.stdout).toContain('Sync complete: 15 applied');
-    expect(sync.stderr).toContain('Sync Succeeded');
+      const sync = await gitops(['sync', repo, '--state', state]);
+      expect(sync.code).toBe(0);
+      expect(sync.stdout).toContain('Sync complete: 15 applied');
+      expect(sync.stderr).toContain('Sync Succeeded');
 
-    const status = await gitops(['status', '--state', state, '--output', 'json']);
-    const rows = JSON.parse(status.stdout) as Array<Record<string, string>>;
-    expect(rows).toHaveLength(15);
-    expect(new Set(rows.map((r) => r.sync))).toEqual(new Set(['Synced']));
+      const status = await gitops(['status', '--state', state, '--output', 'json']);
+      const rows = JSON.parse(status.stdout) as Array<Record<string, string>>;
+      expect(rows).toHaveLength(15);
+      expect(new Set(rows.map((r) => r.sync))).toEqual(new Set(['Synced']));
 
-    const human = await gitops(['status', '--state', state]);
-    expect(human.stdout).toMatch(/prod\s+api\s+prod-api\s+Synced/);
-    expect(human.stdout).not.toContain('\u001b[');
+      const human = await gitops(['status', '--state', state]);
+      expect(human.stdout).toMatch(/prod\s+api\s+prod-api\s+Synced/);
+      expect(human.stdout).not.toContain('\u001b[');
 
-    const after = await gitops(['plan', repo, '--state', state]);
-    expect(after.code).toBe(0);
-    expect(after.stdout).toContain('15 unchanged');
-  });
+      const after = await gitops(['plan', repo, '--state', state]);
+      expect(after.code).toBe(0);
+      expect(after.stdout).toContain('15 unchanged');
+    },
+    CLI_SEQUENCE_TIMEOUT_MS,
+  );
 
-  it('sees a committed change as drift and plan, never an uncommitted one', async () => {
-    writeFileSync(join(repo, 'templates', 'data.yaml'), 'Resources: {}\n');
-    expect((await gitops(['plan', repo, '--state', state])).code).toBe(0);
-    git(genv, repo, ['checkout', '--', 'templates/data.yaml']);
+  it(
+    'sees a committed change as drift and plan, never an uncommitted one',
+    async () => {
+      writeFileSync(join(repo, 'templates', 'data.yaml'), 'Resources: {}\n');
+      expect((await gitops(['plan', repo, '--state', state])).code).toBe(0);
+      git(genv, repo, ['checkout', '--', 'templates/data.yaml']);
 
-    commitEdit('templates/queue.yaml', 'VisibilityTimeout: 30', 'VisibilityTimeout: 120', 'Longer visibility');
-    const drift = await gitops(['drift', repo, '--state', state]);
-    expect(drift.code).toBe(1);
-    expect(drift.stdout).toContain('OutOfSync  dev/queue');
+      commitEdit('templates/queue.yaml', 'VisibilityTimeout: 30', 'VisibilityTimeout: 120', 'Longer visibility');
+      const drift = await gitops(['drift', repo, '--state', state]);
+      expect(drift.code).toBe(1);
+      expect(drift.stdout).toContain('OutOfSync  dev/queue');
 
-    const plan = await gitops(['plan', repo, '--state', state, '--env', 'dev']);
-    expect(plan.code).toBe(1);
-    expect(plan.stdout).toContain('VisibilityTimeout');
-    expect(plan.stdout).toContain('~ dev/queue');
+      const plan = await gitops(['plan', repo, '--state', state, '--env', 'dev']);
+      expect(plan.code).toBe(1);
+      expect(plan.stdout).toContain('VisibilityTimeout');
+      expect(plan.stdout).toContain('~ dev/queue');
 
-    const dry = await gitops(['sync', repo, '--state', state, '--dry-run']);
-    expect(dry.code).toBe(0);
-    expect((await gitops(['plan', repo, '--state', state])).code).toBe(1);
+      const dry = await gitops(['sync', repo, '--state', state, '--dry-run']);
+      expect(dry.code).toBe(0);
+      expect((await gitops(['plan', repo, '--state', state])).code).toBe(1);
 
-    expect((await gitops(['sync', repo, '--state', state, '--stack', 'queue'])).code).toBe(0);
-    expect((await gitops(['drift', repo, '--state', state])).code).toBe(0);
-  });
+      expect((await gitops(['sync', repo, '--state', state, '--stack', 'queue'])).code).toBe(0);
+      expect((await gitops(['drift', repo, '--state', state])).code).toBe(0);
+    },
+    CLI_SEQUENCE_TIMEOUT_MS,
+  );
 
   it('exits 2 on a broken template, naming the file and the tag, and marks only that stack Failed', async () => {
     commitEdit('templates/data.yaml', 'Resources:', 'Resources:\n  Broken: !NoSuchTag x\n', 'Break it');

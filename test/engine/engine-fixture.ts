@@ -2,6 +2,7 @@ import { cpSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import {
+  FolderArtifactStore,
   FolderStateStore,
   LocalApplier,
   LocalDriftDetector,
@@ -67,6 +68,7 @@ export function exampleRepo(): EngineFixture {
     clock: steppingClock(),
     logger: silent,
     defaultRegion: 'eu-west-1',
+    artifacts: new FolderArtifactStore(stateDir),
   };
   return {
     dir,

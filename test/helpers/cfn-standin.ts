@@ -35,6 +35,8 @@ interface SimStack {
   drift: StackResourceDrift[];
   /** Why the last execution failed, reported through DescribeStackEvents. */
   failure?: string;
+  /** Capabilities acknowledged by the last executed change set. */
+  capabilities?: string[];
 }
 
 interface SimChangeSet {
@@ -58,6 +60,11 @@ export interface CfnStandIn {
   /** Put a stack in a status (e.g. UPDATE_IN_PROGRESS, UPDATE_ROLLBACK_FAILED). */
   setStatus(stackName: string, status: string): void;
   setDrift(stackName: string, drift: StackResourceDrift[]): void;
+  /**
+   * The status a successful update ends in, as DescribeStacks shows it right after: `UPDATE_COMPLETE`, or
+   * `UPDATE_COMPLETE_CLEANUP_IN_PROGRESS` as after a replacement, while CloudFormation deletes the old resources.
+   */
+  settleUpdatesIn(status: 'UPDATE_COMPLETE' | 'UPDATE_COMPLETE_CLEANUP_IN_PROGRESS'): void;
   restore(): void;
 }
 
@@ -78,6 +85,7 @@ export function startCfnStandIn(account = '123456789012', region = 'eu-west-1'):
   const calls: string[] = [];
   const changeSetInputs: CreateChangeSetCommandInput[] = [];
   let seq = 0;
+  let updateStatus = 'UPDATE_COMPLETE';
 
   const find = (nameOrId: string | undefined) =>
     [...stacks.values()].find((s) => s.name === nameOrId || s.id === nameOrId);
@@ -92,7 +100,12 @@ export function startCfnStandIn(account = '123456789012', region = 'eu-west-1'):
       ParameterValue,
     })),
     Tags: Object.entries(s.tags).map(([Key, Value]) => ({ Key, Value })),
-    Outputs: Object.keys(s.template?.Outputs ?? {}).map((k) => ({ OutputKey: k, OutputValue: `${s.name}-${k}` })),
+    // A literal output value is given back as it is; anything computed becomes `<stack>-<output>`.
+    Outputs: Object.entries(s.template?.Outputs ?? {}).map(([k, o]) => ({
+      OutputKey: k,
+      OutputValue:
+        typeof (o as { Value?: unknown })?.Value === 'string' ? (o as { Value: string }).Value : `${s.name}-${k}`,
+    })),
   });
 
   cfn.on(DescribeStacksCommand).callsFake((input) => {
@@ -127,6 +140,14 @@ export function startCfnStandIn(account = '123456789012', region = 'eu-west-1'):
     }
     const template = JSON.parse(input.TemplateBody ?? '{}');
     const params = Object.fromEntries((input.Parameters ?? []).map((p) => [p.ParameterKey, p.ParameterValue]));
+    // CloudFormation refuses a change set that leaves a parameter without a Default and without a value.
+    const missing = Object.entries((template.Parameters ?? {}) as Record<string, { Default?: unknown }>)
+      .filter(([name, spec]) => spec.Default === undefined && params[name] === undefined)
+      .map(([name]) => name);
+    if (missing.length) {
+      if (input.ChangeSetType === 'CREATE' && s.status === 'REVIEW_IN_PROGRESS' && !s.template) stacks.delete(s.name);
+      throw validation(`Parameters: [${missing.join(', ')}] must have values`);
+    }
     const before = s.template?.Resources ?? {};
     const after = template.Resources ?? {};
     const changes: Change[] = [];
@@ -225,7 +246,8 @@ export function startCfnStandIn(account = '123456789012', region = 'eu-west-1'):
         (cs.input.Parameters ?? []).map((p) => [p.ParameterKey as string, p.ParameterValue as string]),
       );
       s.tags = Object.fromEntries((cs.input.Tags ?? []).map((t) => [t.Key as string, t.Value as string]));
-      s.status = cs.type === 'CREATE' ? 'CREATE_COMPLETE' : 'UPDATE_COMPLETE';
+      s.capabilities = [...(cs.input.Capabilities ?? [])];
+      s.status = cs.type === 'CREATE' ? 'CREATE_COMPLETE' : updateStatus;
     }
     changeSets.delete(cs.id);
     return {};
@@ -293,6 +315,9 @@ export function startCfnStandIn(account = '123456789012', region = 'eu-west-1'):
     setStatus: (name, status) => {
       const s = find(name);
       if (s) s.status = status;
+    },
+    settleUpdatesIn: (status) => {
+      updateStatus = status;
     },
     setDrift: (name, drift) => {
       const s = find(name);

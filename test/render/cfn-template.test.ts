@@ -78,6 +78,50 @@ describe('parseTemplate: every short-form intrinsic becomes its long form', () =
   });
 });
 
+describe('parseTemplate: YAML 1.1 numbers as CloudFormation reads them', () => {
+  it.each([
+    ['E3014', 'E3014'], // a cfn-lint rule id, once read as a float (NaN)
+    ['e5', 'e5'],
+    ['1e5', '1e5'], // YAML 1.1: a float has a dot
+    ['1.5e3', '1.5e3'], // and an exponent has its sign
+    ['1.5e+3', 1500],
+    ['0123456789', '0123456789'], // a leading zero is no decimal integer (account ids stay text)
+    ['0755', 493], // octal, as YAML 1.1 and CloudFormation read it
+    ['1_000', 1000],
+    ['10', 10],
+    ['0', 0],
+    ['-7', -7],
+    ['2.50', 2.5],
+    ['.5', 0.5],
+    ['.', '.'],
+    ['0x1F', 31],
+    ['1.0.0', '1.0.0'],
+  ])('%s → %j', (written, expected) => {
+    const t = parseTemplate(`Resources:\n  R:\n    Type: T\n    Properties:\n      V: ${written}\n`, 't.yaml');
+    expect((t.Resources?.['R']?.Properties as { V: unknown } | undefined)?.V).toEqual(expected);
+  });
+
+  it('keeps cfn-lint metadata codes as written', () => {
+    const t = parseTemplate(
+      'Resources:\n  R:\n    Type: T\n    Metadata: {cfn-lint: {config: {ignore_checks: [E3014, W2001, E1029]}}}\n',
+      't.yaml',
+    );
+    expect(JSON.stringify(t.Resources?.['R']?.['Metadata'])).toBe(
+      '{"cfn-lint":{"config":{"ignore_checks":["E3014","W2001","E1029"]}}}',
+    );
+  });
+
+  it('writes an empty !GetAZs and a null Fn::GetAZs the same way', () => {
+    const short = parseTemplate('Resources:\n  R:\n    Type: T\n    Properties: { Z: !GetAZs }\n', 't.yaml');
+    const long = parseTemplate(
+      '{"Resources": {"R": {"Type": "T", "Properties": {"Z": {"Fn::GetAZs": null}}}}}',
+      't.json',
+    );
+    expect(short).toEqual(long);
+    expect(long.Resources?.['R']?.Properties).toEqual({ Z: { 'Fn::GetAZs': '' } });
+  });
+});
+
 describe('parseTemplate: realistic templates equal their long-form JSON', () => {
   it.each(['lambda-api', 'vpc', 'iam', 'sub-map', 'conditions', 'sam'])('%s', (name) => {
     // Prepare

@@ -3,6 +3,8 @@
  * off through the injected Clock; throttling is absorbed and then reported as retryable; every failure names the
  * resources CloudFormation said failed.
  */
+
+import { createHash } from 'node:crypto';
 import {
   type Change,
   type CloudFormationClient,
@@ -23,7 +25,7 @@ import type { ChangeSummary, RenderedStack, StackState } from '../../model.ts';
 import { emptyChanges } from '../../model.ts';
 import { assertTaggedFor, OwnershipError, REPOSITORY_TAG, sameRepo } from '../../policy/ownership.ts';
 import type { Applier, ApplyRequest, ApplyResult, Clock, DeleteRequest, Logger, PreviewResult } from '../../ports.ts';
-import { errorMessage, errorName, isAbort, isTransient } from './aws-errors.ts';
+import { errorMessage, errorName, isAbort, isThrottle, isTransient } from './aws-errors.ts';
 import { type BackoffPolicy, delayFor, retryThrottled } from './backoff.ts';
 import { describeChanges, hasChanges, summarizeChanges } from './change-summary.ts';
 import { AwsClientFactory, type AwsTarget, type CloudFormationClients, roleSessionName } from './clients.ts';
@@ -77,12 +79,34 @@ const SUCCESS = new Set([
   'UPDATE_COMPLETE_CLEANUP_IN_PROGRESS',
   'IMPORT_COMPLETE',
 ]);
-const HEALTHY = new Set(['CREATE_COMPLETE', 'UPDATE_COMPLETE', 'IMPORT_COMPLETE']);
+/**
+ * UPDATE_COMPLETE_CLEANUP_IN_PROGRESS is healthy: the update succeeded and CloudFormation is deleting the resources
+ * it replaced. apply() returns as soon as it is reached, so health() usually sees it right after a replacement.
+ */
+const HEALTHY = new Set([
+  'CREATE_COMPLETE',
+  'UPDATE_COMPLETE',
+  'UPDATE_COMPLETE_CLEANUP_IN_PROGRESS',
+  'IMPORT_COMPLETE',
+]);
 /** Statuses where the operation's outcome is known even though CloudFormation still tidies up. */
 const SETTLED_FAILURE = new Set(['UPDATE_ROLLBACK_COMPLETE_CLEANUP_IN_PROGRESS']);
 
+/** A change set a kept preview left for apply. */
+interface KeptChangeSet {
+  readonly stackName: string;
+  readonly fingerprint: string;
+  readonly stackId?: string;
+  /** CloudFormation found nothing to change (the change set is already deleted). */
+  readonly noChanges: boolean;
+  /** The REVIEW_IN_PROGRESS stack the preview's CREATE change set made, removed again if no apply uses it. */
+  readonly reviewStackId?: string;
+}
+
 export class CloudFormationApplier implements Applier {
   readonly #clients: CloudFormationClients;
+  /** Change set id → what it was made from; only previews with `keep` add here, apply and discard take out. */
+  readonly #kept = new Map<string, KeptChangeSet>();
   readonly #uploader: TemplateUploader | undefined;
   readonly #clock: Clock;
   readonly #logger: Logger | undefined;
@@ -121,24 +145,50 @@ export class CloudFormationApplier implements Applier {
           diffText: `${rendered.stackName}: in ROLLBACK_COMPLETE, will be deleted and created again\n${added.map((id) => `  + ${id}`).join('\n')}`,
         };
       }
-      const created = await this.#createChangeSet(ctx, rendered, plan, request, 'plan');
+      const keep = request.keep === true;
+      const created = await this.#createChangeSet(ctx, rendered, plan, request, keep ? 'sync' : 'plan');
+      const reviewStackId = plan.kind === 'create' && !plan.stack ? created.stackId : undefined;
+      let kept = false;
       try {
         const described = await this.#waitForChangeSet(ctx, created.id);
+        const fingerprint = fingerprintOf(rendered, plan.kind === 'update' ? 'UPDATE' : 'CREATE', false);
+        const keepAs = (noChanges: boolean) => {
+          kept = true;
+          this.#kept.set(created.id, {
+            stackName: rendered.stackName,
+            fingerprint,
+            noChanges,
+            ...(created.stackId ? { stackId: created.stackId } : {}),
+            ...(reviewStackId ? { reviewStackId } : {}),
+          });
+        };
         if (described === 'NoChanges') {
-          return { changes: emptyChanges(), hasChanges: false, diffText: `${rendered.stackName}: no changes` };
+          if (keep) {
+            await this.#deleteChangeSet(ctx, created.id);
+            keepAs(true);
+          }
+          return {
+            changes: emptyChanges(),
+            hasChanges: false,
+            diffText: `${rendered.stackName}: no changes`,
+            ...(keep ? { changeSetId: created.id } : {}),
+          };
         }
         const changes = await this.#allChanges(ctx, created.id, described);
         const summary = summarizeChanges(changes, liveOf(plan), rendered);
+        if (keep) keepAs(false);
         return {
           changes: summary,
           hasChanges: hasChanges(summary),
           diffText: describeChanges(rendered.stackName, changes, summary),
+          ...(keep ? { changeSetId: created.id } : {}),
         };
       } finally {
-        await this.#deleteChangeSet(ctx, created.id);
-        // A CREATE change set made a REVIEW_IN_PROGRESS stack that did not exist before: remove it again.
-        if (plan.kind === 'create' && !plan.stack && created.stackId)
-          await this.#deleteReviewStack(ctx, created.stackId);
+        if (!kept) {
+          await this.#deleteChangeSet(ctx, created.id);
+          // A CREATE change set made a REVIEW_IN_PROGRESS stack that did not exist before: remove it again.
+          if (reviewStackId) await this.#deleteReviewStack(ctx, reviewStackId);
+        }
       }
     });
   }
@@ -161,10 +211,12 @@ export class CloudFormationApplier implements Applier {
         await this.#deleteAndWait(ctx, plan.stack);
         plan = { kind: 'create' };
       }
-      const created = await this.#createChangeSet(ctx, rendered, plan, request, 'apply');
-      const described = await this.#waitForChangeSet(ctx, created.id);
+      const type = plan.kind === 'update' ? 'UPDATE' : 'CREATE';
+      const reused = await this.#reuseKept(ctx, request, fingerprintOf(rendered, type, request.revertDrift === true));
+      const created = reused?.created ?? (await this.#createChangeSet(ctx, rendered, plan, request, 'apply'));
+      const described = reused ? reused.described : await this.#waitForChangeSet(ctx, created.id);
       if (described === 'NoChanges') {
-        await this.#deleteChangeSet(ctx, created.id);
+        if (!reused) await this.#deleteChangeSet(ctx, created.id);
         return {
           status: 'NoChanges',
           changes: emptyChanges(),
@@ -205,6 +257,16 @@ export class CloudFormationApplier implements Applier {
         diffText,
       };
     });
+  }
+
+  async discard(preview: PreviewResult, rendered: RenderedStack): Promise<void> {
+    const id = preview.changeSetId;
+    const kept = id ? this.#kept.get(id) : undefined;
+    if (!id || !kept) return;
+    this.#kept.delete(id);
+    const ctx = this.#ctx(rendered);
+    if (!kept.noChanges) await this.#deleteChangeSet(ctx, id);
+    if (kept.reviewStackId) await this.#deleteReviewStack(ctx, kept.reviewStackId);
   }
 
   async delete(request: DeleteRequest): Promise<void> {
@@ -292,6 +354,42 @@ export class CloudFormationApplier implements Applier {
 
   // ------------------------------------------------------------------ steps
 
+  /**
+   * The kept preview's change set, when `apply` names one and it still matches what would be sent: computed and still
+   * executable. Anything else is deleted (and undefined returned), so a new change set is made.
+   */
+  async #reuseKept(
+    ctx: Ctx,
+    request: ApplyRequest,
+    fingerprint: string,
+  ): Promise<
+    { created: { id: string; stackId?: string }; described: DescribeChangeSetCommandOutput | 'NoChanges' } | undefined
+  > {
+    const id = request.changeSetId;
+    const kept = id ? this.#kept.get(id) : undefined;
+    if (!id || !kept) return undefined;
+    this.#kept.delete(id);
+    const created = { id, ...(kept.stackId ? { stackId: kept.stackId } : {}) };
+    if (kept.fingerprint === fingerprint && kept.stackName === ctx.stackName) {
+      if (kept.noChanges) return { created, described: 'NoChanges' };
+      try {
+        const described = await this.#waitForChangeSet(ctx, id);
+        if (described === 'NoChanges') return { created, described };
+        if (!described.ExecutionStatus || described.ExecutionStatus === 'AVAILABLE') return { created, described };
+        this.#logger?.info('the previewed change set is no longer executable; making a new one', {
+          changeSet: id,
+          executionStatus: described.ExecutionStatus,
+        });
+      } catch (err) {
+        if (errorName(err) !== 'ChangeSetNotFoundException') throw err;
+        return undefined;
+      }
+    }
+    // Something changed since the preview (a dependency's outputs, drift reverting): this change set is stale.
+    if (!kept.noChanges) await this.#deleteChangeSet(ctx, id);
+    return undefined;
+  }
+
   #plan(rendered: RenderedStack, stack: Stack | undefined): Plan {
     const status = stack?.StackStatus;
     if (!stack || !status || status === 'REVIEW_IN_PROGRESS' || status === 'DELETE_COMPLETE') {
@@ -326,7 +424,7 @@ export class CloudFormationApplier implements Applier {
     rendered: RenderedStack,
     plan: Plan,
     request: ApplyRequest,
-    purpose: 'plan' | 'apply',
+    purpose: 'plan' | 'apply' | 'sync',
   ): Promise<{ id: string; stackId?: string }> {
     const body = JSON.stringify(rendered.template);
     const size = Buffer.byteLength(body, 'utf8');
@@ -391,7 +489,7 @@ export class CloudFormationApplier implements Applier {
         if (/Requires capabilities/i.test(reason)) {
           throw new ApplyError(
             Reason.InsufficientCapabilities,
-            `${ctx.stackName}: ${reason}; add them to the stack's capabilities`,
+            `${ctx.stackName}: ${reason}; ${capabilityAdvice(reason)}`,
           );
         }
         throw new ApplyError(
@@ -540,12 +638,20 @@ export class CloudFormationApplier implements Applier {
         clock: this.#clock,
         attempts: this.#throttleAttempts,
         ...(ctx.signal ? { signal: ctx.signal } : {}),
+        // The clients make one attempt each (clients.ts): transient faults are retried here, with the throttles.
+        retryIf: (err) => !isAbort(err) && isTransient(err),
         onExhausted: (err) =>
-          new ApplyError(
-            Reason.Throttled,
-            `CloudFormation kept throttling ${operation} on ${ctx.stackName} (${ctx.region}) after ${this.#throttleAttempts} tries: ${errorMessage(err)}`,
-            { retryable: true, cause: err },
-          ),
+          isThrottle(err)
+            ? new ApplyError(
+                Reason.Throttled,
+                `CloudFormation kept throttling ${operation} on ${ctx.stackName} (${ctx.region}) after ${this.#throttleAttempts} tries: ${errorMessage(err)}`,
+                { retryable: true, cause: err },
+              )
+            : new ApplyError(
+                Reason.ApplyFailed,
+                `${operation} on ${ctx.stackName} (${ctx.region}) kept failing after ${this.#throttleAttempts} tries: ${errorName(err) || 'Error'}: ${errorMessage(err)}`,
+                { retryable: true, cause: err },
+              ),
       },
     );
   }
@@ -596,7 +702,7 @@ export class CloudFormationApplier implements Applier {
     if (name === 'InsufficientCapabilitiesException' || /Requires capabilities/i.test(message)) {
       return new ApplyError(
         Reason.InsufficientCapabilities,
-        `${ctx.stackName}: ${message}; add them to the stack's capabilities`,
+        `${ctx.stackName}: ${message}; ${capabilityAdvice(message)}`,
         {
           cause: err,
         },
@@ -680,6 +786,34 @@ function outputsOf(stack: Stack | undefined): Record<string, string> {
   const out: Record<string, string> = {};
   for (const o of stack?.Outputs ?? []) if (o.OutputKey) out[o.OutputKey] = o.OutputValue ?? '';
   return out;
+}
+
+/**
+ * What to do about "Requires capabilities : [CAPABILITY_IAM]": the gitops.yaml field that exists for it, with the
+ * capabilities CloudFormation named.
+ */
+export function capabilityAdvice(message: string): string {
+  const named = message.match(/CAPABILITY_[A-Z_]+/g);
+  const list = named ? [...new Set(named)].join(', ') : 'CAPABILITY_…';
+  return `declare them in gitops.yaml with "capabilities: [${list}]" on the stack (stacks[].capabilities), on overrides.<env>, or on the environment (environments[].capabilities); lambda-gitops infers them only from IAM resources, transforms and nested templates it can read in the repository`;
+}
+
+/** What a change set is made from, so a kept one is executed only for the same input. */
+function fingerprintOf(rendered: RenderedStack, type: 'CREATE' | 'UPDATE', revertDrift: boolean): string {
+  const sorted = (r: Readonly<Record<string, string>>) => Object.entries(r).sort(([a], [b]) => a.localeCompare(b));
+  return createHash('sha256')
+    .update(
+      JSON.stringify([
+        JSON.stringify(rendered.template),
+        sorted(rendered.parameters),
+        sorted(rendered.tags),
+        [...rendered.capabilities].sort(),
+        rendered.serviceRole ?? '',
+        type,
+        revertDrift && type === 'UPDATE',
+      ]),
+    )
+    .digest('hex');
 }
 
 const safe = (s: string) => s.replace(/[^a-zA-Z0-9-]/g, '-');

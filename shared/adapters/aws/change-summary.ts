@@ -1,11 +1,19 @@
 /** Turns a described change set into the core's ChangeSummary and the text the CLI and history show. */
 import type { Change, Parameter, Tag } from '@aws-sdk/client-cloudformation';
-import type { ChangeSummary } from '../../model.ts';
+import type { CfnTemplate, ChangeSummary } from '../../model.ts';
+import { effectiveParameterValues } from '../../plan/change-summary.ts';
 
 export function summarizeChanges(
   changes: readonly Change[],
   live: { readonly parameters?: readonly Parameter[]; readonly tags?: readonly Tag[] } | undefined,
-  desired: { readonly parameters: Readonly<Record<string, string>>; readonly tags: Readonly<Record<string, string>> },
+  desired: {
+    readonly template: Pick<CfnTemplate, 'Parameters'>;
+    /** Resolved values: `output:` parameters hold the dependency's output, not the reference. */
+    readonly parameters: Readonly<Record<string, string>>;
+    readonly tags: Readonly<Record<string, string>>;
+  },
+  /** Parameters whose value is not known yet (a dependency not applied): left out of the comparison. */
+  unknownParameters: readonly string[] = [],
 ): ChangeSummary {
   const added: string[] = [];
   const modified: string[] = [];
@@ -35,7 +43,10 @@ export function summarizeChanges(
     removed,
     replaced,
     parametersChanged: live
-      ? changedKeys(pairs(live.parameters, 'ParameterKey', 'ParameterValue'), desired.parameters)
+      ? changedKeys(
+          pairs(live.parameters, 'ParameterKey', 'ParameterValue'),
+          effectiveParameterValues(desired.template, desired.parameters),
+        ).filter((k) => !unknownParameters.includes(k))
       : [],
     tagsChanged: live ? changedKeys(pairs(live.tags, 'Key', 'Value'), desired.tags) : [],
   };

@@ -2,6 +2,15 @@
  * One place that builds SDK clients for a target (region, optional role in another account). A role is assumed with
  * STS AssumeRole and its credentials are cached until five minutes before they expire, so a warm Lambda applying
  * twenty stacks in one account assumes the role once per session name, not once per call.
+ *
+ * Both caches are bounded: a session name carries the stack and the commit, so a warm Lambda sees new keys for as
+ * long as it lives. Clients are kept least-recently-used up to `maxClients`; credentials are dropped once expired and
+ * kept least-recently-used up to `maxCredentials`.
+ *
+ * The SDK's own retries are off (`maxAttempts: 1`) for the CloudFormation and CloudWatch clients: the applier and the
+ * drift detector retry throttling and transient faults themselves, with backoff through the injected clock and a
+ * deadline. Both retrying multiplied the tries (3 SDK attempts inside each of 6 of ours) and hid the waits from the
+ * clock.
  */
 import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
 import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
@@ -44,6 +53,50 @@ export interface AwsClientFactoryOptions {
   readonly durationSeconds?: number;
   /** Extra configuration for every client (endpoint, maxAttempts, requestHandler). */
   readonly clientConfig?: { readonly maxAttempts?: number; readonly endpoint?: string };
+  /** Clients kept (least recently used are dropped). @default 64 */
+  readonly maxClients?: number;
+  /** Assumed-role credentials kept (expired ones are dropped first). @default 128 */
+  readonly maxCredentials?: number;
+}
+
+/** A Map that forgets its least recently used entry beyond `limit`. */
+export class LruMap<K, V> {
+  readonly #entries = new Map<K, V>();
+  readonly #limit: number;
+
+  constructor(limit: number) {
+    this.#limit = Math.max(1, limit);
+  }
+
+  get size(): number {
+    return this.#entries.size;
+  }
+
+  get(key: K): V | undefined {
+    const value = this.#entries.get(key);
+    if (value === undefined) return undefined;
+    // Re-inserting moves the key to the end: Map keeps insertion order, so the first key is the least recent.
+    this.#entries.delete(key);
+    this.#entries.set(key, value);
+    return value;
+  }
+
+  set(key: K, value: V): void {
+    this.#entries.delete(key);
+    this.#entries.set(key, value);
+    while (this.#entries.size > this.#limit) {
+      const oldest = this.#entries.keys().next().value as K;
+      this.#entries.delete(oldest);
+    }
+  }
+
+  delete(key: K): void {
+    this.#entries.delete(key);
+  }
+
+  entries(): IterableIterator<[K, V]> {
+    return this.#entries.entries();
+  }
 }
 
 const SESSION_NAME_MAX = 64;
@@ -76,8 +129,8 @@ export class AwsClientFactory implements CloudFormationClients {
   readonly #durationSeconds: number;
   readonly #clientConfig: AwsClientFactoryOptions['clientConfig'];
   readonly #stsClients = new Map<string, STSClient>();
-  readonly #credentials = new Map<string, CachedCredentials>();
-  readonly #clients = new Map<string, CloudFormationClient | CloudWatchClient | S3Client>();
+  readonly #credentials: LruMap<string, CachedCredentials>;
+  readonly #clients: LruMap<string, CloudFormationClient | CloudWatchClient | S3Client>;
   /** AssumeRole calls made; the benchmark and tests read it. */
   assumeRoleCalls = 0;
 
@@ -96,14 +149,26 @@ export class AwsClientFactory implements CloudFormationClients {
     this.#refreshBeforeMs = options.refreshBeforeMs ?? 5 * 60_000;
     this.#durationSeconds = options.durationSeconds ?? 3600;
     this.#clientConfig = options.clientConfig;
+    this.#clients = new LruMap(options.maxClients ?? 64);
+    this.#credentials = new LruMap(options.maxCredentials ?? 128);
+  }
+
+  /** Clients held now (bounded by `maxClients`). */
+  get cachedClients(): number {
+    return this.#clients.size;
+  }
+
+  /** Credential entries held now (bounded by `maxCredentials`, expired ones dropped). */
+  get cachedCredentials(): number {
+    return this.#credentials.size;
   }
 
   cloudFormation(target: AwsTarget): CloudFormationClient {
-    return this.#client('cloudformation', target, (config) => new CloudFormationClient(config));
+    return this.#client('cloudformation', target, (config) => new CloudFormationClient(config), true);
   }
 
   cloudWatch(target: AwsTarget): CloudWatchClient {
-    return this.#client('cloudwatch', target, (config) => new CloudWatchClient(config));
+    return this.#client('cloudwatch', target, (config) => new CloudWatchClient(config), true);
   }
 
   s3(target: AwsTarget): S3Client {
@@ -119,13 +184,23 @@ export class AwsClientFactory implements CloudFormationClients {
     return () => this.#assume(target);
   }
 
-  #client<C>(service: string, target: AwsTarget, make: (config: Record<string, unknown>) => C): C {
+  #client<C>(
+    service: string,
+    target: AwsTarget,
+    make: (config: Record<string, unknown>) => C,
+    retriedByCaller = false,
+  ): C {
     const key = [service, target.region, target.role ?? '', target.externalId ?? '', target.sessionName ?? ''].join(
       '|',
     );
     const existing = this.#clients.get(key);
     if (existing) return existing as C;
-    const config: Record<string, unknown> = { region: target.region, ...this.#clientConfig };
+    // An evicted client is not destroyed: a call may still be in flight on it; its idle sockets close on their own.
+    const config: Record<string, unknown> = {
+      region: target.region,
+      ...(retriedByCaller ? { maxAttempts: 1 } : {}),
+      ...this.#clientConfig,
+    };
     const credentials = this.credentialsFor(target);
     if (credentials) config['credentials'] = credentials;
     const client = make(config);
@@ -137,12 +212,13 @@ export class AwsClientFactory implements CloudFormationClients {
     const role = target.role as string;
     const sessionName = target.sessionName ?? 'lambda-gitops';
     const key = [role, target.externalId ?? '', sessionName].join('|');
+    const now = this.#clock.now().getTime();
+    this.#dropExpired(now);
     let entry = this.#credentials.get(key);
     if (!entry) {
       entry = {};
       this.#credentials.set(key, entry);
     }
-    const now = this.#clock.now().getTime();
     const cached = entry.credentials;
     if (cached && (!cached.expiration || cached.expiration.getTime() - this.#refreshBeforeMs > now)) return cached;
     // Concurrent callers share one AssumeRole call.
@@ -153,6 +229,13 @@ export class AwsClientFactory implements CloudFormationClients {
     });
     current.credentials = await current.pending;
     return current.credentials;
+  }
+
+  #dropExpired(now: number): void {
+    for (const [key, entry] of [...this.#credentials.entries()]) {
+      const expiration = entry.credentials?.expiration?.getTime();
+      if (!entry.pending && expiration !== undefined && expiration <= now) this.#credentials.delete(key);
+    }
   }
 
   async #callAssumeRole(region: string, role: string, sessionName: string, externalId?: string) {

@@ -15,7 +15,7 @@ import { systemClock } from '../../clock.ts';
 import { ApplyError, GitOpsError, Reason } from '../../errors.ts';
 import type { DriftedResource, StackState } from '../../model.ts';
 import type { Clock, DriftDetector, DriftResult } from '../../ports.ts';
-import { errorMessage, errorName, isAbort, isTransient } from './aws-errors.ts';
+import { errorMessage, errorName, isAbort, isThrottle, isTransient } from './aws-errors.ts';
 import { type BackoffPolicy, delayFor, retryThrottled } from './backoff.ts';
 import { AwsClientFactory, type CloudFormationClients, roleSessionName } from './clients.ts';
 
@@ -225,10 +225,14 @@ export class CloudFormationDriftDetector implements DriftDetector {
         clock: this.#clock,
         attempts: this.#throttleAttempts,
         ...(signal ? { signal } : {}),
+        // The clients make one attempt each (clients.ts): transient faults are retried here, with the throttles.
+        retryIf: (err) => !isAbort(err) && isTransient(err),
         onExhausted: (err) =>
           new ApplyError(
-            Reason.Throttled,
-            `CloudFormation kept throttling drift detection on ${state.stackName}: ${errorMessage(err)}`,
+            isThrottle(err) ? Reason.Throttled : Reason.ApplyFailed,
+            isThrottle(err)
+              ? `CloudFormation kept throttling drift detection on ${state.stackName}: ${errorMessage(err)}`
+              : `drift detection on ${state.stackName} kept failing: ${errorName(err) || 'Error'}: ${errorMessage(err)}`,
             {
               retryable: true,
               notify: false,

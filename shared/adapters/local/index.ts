@@ -1,4 +1,5 @@
 export { LocalApplier, type LocalApplierOptions, TERMINATION_PROTECTION_TAG } from './applier-local.ts';
+export { FolderArtifactStore, FolderSpecCheckMemo } from './artifacts-folder.ts';
 export { LocalDriftDetector } from './drift-local.ts';
 export {
   ConsoleEventSink,
