@@ -186,8 +186,46 @@ export async function checkStack(rendered: RenderedStack, scoped: ScopedPolicy, 
       }
     }
   };
-  check(rendered.template, ctx.templateFile ?? rendered.stack);
+  const root = rendered.templateFiles?.root ?? ctx.templateFile ?? rendered.stack;
+  check(rendered.template, root);
+  if (rendered.nestedTemplates) {
+    // The renderer packaged the repository's nested templates (bounded in depth and count there): check those, and
+    // refuse any nested stack it did not package (a template outside the repository cannot be checked).
+    checkPackagedNested(rendered, root, check, label, `${where}.resourceTypes`);
+    return;
+  }
   await checkNested(rendered.template, ctx.templateFile ?? '', ctx.tree, check, label, `${where}.resourceTypes`);
+}
+
+/** Every nested template the renderer packaged, by logical path (`Network`, `Network/Roles`), checked by `check`. */
+function checkPackagedNested(
+  rendered: RenderedStack,
+  root: string,
+  check: (template: CfnTemplate, file: string) => void,
+  label: string,
+  rule: string,
+): void {
+  const nested = rendered.nestedTemplates ?? {};
+  const files = rendered.templateFiles?.nested ?? {};
+  const visit = (template: CfnTemplate, from: string, logicalPath: string): void => {
+    for (const [logicalId, resource] of Object.entries(template.Resources ?? {})) {
+      if (nestedLocation(resource) === undefined) continue;
+      const path = logicalPath ? `${logicalPath}/${logicalId}` : logicalId;
+      const child = nested[path];
+      if (!child) {
+        const field = `Resources.${logicalId}`;
+        throw new PolicyError(
+          `${label}: ${from}: ${field}: the nested template is not a file of the repository, so its resource types cannot be checked; keep nested templates in the repository`,
+          rule,
+          { file: from, field },
+        );
+      }
+      const file = files[path] ?? path;
+      check(child, file);
+      visit(child, file, path);
+    }
+  };
+  visit(rendered.template, root, '');
 }
 
 function checkEnvironment(
