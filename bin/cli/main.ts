@@ -10,7 +10,7 @@ import { consoleLogger } from '../../shared/log.ts';
 import type { Logger, StateStore } from '../../shared/ports.ts';
 import { renderStacks } from '../../shared/render/render.ts';
 import { localDeps } from '../../shared/runtime/local-deps.ts';
-import { type CliOptions, COMMANDS, parseCli, USAGE } from './args.ts';
+import { type CliOptions, parseCli } from './args.ts';
 import {
   formatDrift,
   formatPlan,
@@ -21,6 +21,7 @@ import {
   type Style,
   syncJson,
 } from './format.ts';
+import { helpText } from './help.ts';
 import { withProgress } from './progress.ts';
 
 /** Runs one CLI invocation and returns the exit code. Errors never escape as stack traces unless --verbose. */
@@ -28,15 +29,9 @@ export async function main(argv: readonly string[], io: Io = processIo()): Promi
   let options: CliOptions | undefined;
   try {
     options = parseCli(argv);
-    if (options.help || options.command === 'help') {
-      io.out(USAGE);
-      return options.command === 'help' && !options.help && argv.length > 0 ? 2 : 0;
-    }
-    if (!(COMMANDS as readonly string[]).includes(options.command)) {
-      throw new ConfigError(
-        Reason.InvalidConfig,
-        `unknown command "${options.command}" (commands: ${COMMANDS.join(', ')})`,
-      );
+    if (options.command === 'help' || options.command === 'version') {
+      io.out(helpText(options));
+      return 0;
     }
     return await run(options, io);
   } catch (err) {

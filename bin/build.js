@@ -1,0 +1,53 @@
+#!/usr/bin/env node
+// Builds the `gitops` CLI into dist/ with esbuild: one small entry (help and --version answer from it) and chunks
+// the entry imports only when a command runs. `npm ci` runs it through the `prepare` script, and vitest's global
+// setup runs it before the tests, so bin/gitops.js never runs a stale bundle. Plain JavaScript: it must run before
+// anything can load TypeScript.
+import { cpSync, existsSync, readFileSync, rmSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+const out = `${root}dist`;
+const { version } = JSON.parse(readFileSync(`${root}package.json`, 'utf8'));
+
+export async function buildCli() {
+  let build;
+  try {
+    ({ build } = await import('esbuild'));
+  } catch (err) {
+    // An installed copy (a packed tarball, or a link without devDependencies) already carries dist/.
+    if (existsSync(`${out}/gitops.mjs`)) return;
+    throw new Error(`cannot build the gitops CLI: esbuild is missing (run npm ci first): ${err.message}`);
+  }
+  rmSync(out, { recursive: true, force: true });
+  await build({
+    absWorkingDir: root,
+    entryPoints: { gitops: 'bin/cli/entry.ts' },
+    outdir: out,
+    outExtension: { '.js': '.mjs' },
+    chunkNames: 'chunk-[hash]',
+    bundle: true,
+    splitting: true,
+    platform: 'node',
+    target: 'node20',
+    format: 'esm',
+    // As the Lambda bundles (stack/function-bundling.ts): whitespace and syntax minified, names kept for traces.
+    minifyWhitespace: true,
+    minifySyntax: true,
+    mainFields: ['module', 'main'],
+    // CommonJS dependencies bundled into ESM still call require() for Node built-ins.
+    banner: {
+      js: "import { createRequire as __gitopsCreateRequire } from 'node:module'; const require = __gitopsCreateRequire(import.meta.url);",
+    },
+    define: { GITOPS_VERSION: JSON.stringify(version) },
+    // Loaded from node_modules on first use: the diff library (plan diffs; template-diff.ts sets its own chalk's
+    // colour level, which must be the copy the library resolves). openpgp is imported by a variable specifier
+    // (shared/engine/signing.ts), so it stays out of the bundle and loads only for repositories that sign.
+    external: ['@aws-cdk/cloudformation-diff'],
+    logLevel: 'warning',
+  });
+  // The status page reads its assets beside its module (new URL('./assets/…', import.meta.url)).
+  cpSync(`${root}shared/runtime/status-page/assets`, `${out}/assets`, { recursive: true });
+}
+
+if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) await buildCli();
