@@ -62,7 +62,7 @@ function processIo(): Io {
 }
 
 async function run(o: CliOptions, io: Io): Promise<number> {
-  const style: Style = { color: io.color };
+  const style: Style = { color: io.color, ...(o.repo ? { approveCommand: approveCommand(o, o.repo) } : {}) };
   const logger = consoleLogger({ level: o.verbose ? 'debug' : 'warn' });
   switch (o.command) {
     case 'render':
@@ -211,4 +211,19 @@ async function render(o: CliOptions, io: Io, logger: Logger): Promise<number> {
 
 function reportEntryErrors(entries: readonly { key: string; error?: GitOpsError }[], io: Io) {
   for (const e of entries) if (e.error) io.err(`error: ${e.key}: ${e.error.describe()}\n`);
+}
+
+/** The same sync with --approve, for stacks that wait for approval: what the plan and sync output tell people to run. */
+function approveCommand(o: CliOptions, repo: string): string {
+  const quoted = (v: string) => (/^[\w./:@=-]+$/.test(v) ? v : `'${v.replaceAll("'", "'\\''")}'`);
+  const args = [
+    'gitops sync',
+    quoted(repo),
+    ...(o.state !== '.gitops' && o.target === 'local' ? ['--state', quoted(o.state)] : []),
+    ...(o.target === 'aws' ? ['--target aws'] : []),
+    ...(o.region ? ['--region', o.region] : []),
+    ...(o.ref ? ['--ref', quoted(o.ref)] : []),
+    '--approve',
+  ];
+  return args.join(' ');
 }

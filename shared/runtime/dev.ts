@@ -101,7 +101,12 @@ export async function startDevRuntime(options: DevOptions): Promise<DevRuntime> 
       try {
         const report: SyncReport = await sync(deps, {});
         branch = report.plan.snapshot.branch;
-        say(formatSyncSummary(report, { color: options.color ?? false }));
+        say(
+          formatSyncSummary(report, {
+            color: options.color ?? false,
+            approveCommand: `gitops sync ${relativeOrAbsolute(repo)} --state ${relativeOrAbsolute(stateDir)} --approve`,
+          }),
+        );
       } catch (err) {
         say(`sync failed: ${toGitOpsError(err).describe()}`);
       }
