@@ -19,6 +19,7 @@ import type { RepoSnapshot } from '../ports.ts';
 import { inferCapabilities } from './capabilities.ts';
 import { parseTemplate } from './cfn-template.ts';
 import { canonicalJson, sha256Hex } from './hash.ts';
+import { withLines } from './locate.ts';
 import { resolveParameters } from './parameters.ts';
 import { assertNoPlaintextSecrets, type ScannedValue } from './secrets-scan.ts';
 import { mergeTags } from './tags.ts';
@@ -107,7 +108,8 @@ export async function renderStacks(
           renderOne(snapshot, config, env, spec, await template, inputs, options.stackNamePrefix ?? ''),
         );
       } catch (err) {
-        outcome.errors.push({ key, stack: spec.name, environment: env.name, error: toGitOpsError(err) });
+        const error = await withLines(toGitOpsError(err), (path) => tree.readText(path), env.name);
+        outcome.errors.push({ key, stack: spec.name, environment: env.name, error });
       }
     }
   }
