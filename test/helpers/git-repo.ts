@@ -4,7 +4,7 @@
  * into a fixture.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 
@@ -25,6 +25,16 @@ export function makeGitEnv(home = mkdtempSync(join(tmpdir(), 'gitops-home-'))): 
     LANG: 'C',
   };
   return { home, env };
+}
+
+/**
+ * Stops the gpg-agent that gpg started for this environment's GNUPGHOME, if any: every gpg call that touches keys
+ * starts one as a daemon, and it outlives the test run unless stopped (one per temporary home). Call in teardown.
+ */
+export function stopGpgAgent(genv: GitEnv): void {
+  const home = genv.env['GNUPGHOME'];
+  if (!home || !existsSync(home)) return;
+  spawnSync('gpgconf', ['--homedir', home, '--kill', 'gpg-agent'], { env: genv.env, stdio: 'ignore' });
 }
 
 const identity = ['-c', 'user.name=Test Author', '-c', 'user.email=author@example.com', '-c', 'commit.gpgsign=false'];

@@ -4,6 +4,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { sync } from '../../shared/engine/sync.ts';
 import type { GitOpsError } from '../../shared/errors.ts';
 import type { Secrets } from '../../shared/ports.ts';
+import { stopGpgAgent } from '../helpers/git-repo.ts';
 import { appliedDigest, BASE_FILES, GITOPS, type SmallRepo, smallRepo } from '../reliability/fixture.ts';
 import { commitSigned, makeKey, signatureOf, type TestKey } from './signed-commit.ts';
 
@@ -196,10 +197,17 @@ describe('signed commits only (signing.required)', () => {
   it('makes commits git itself accepts as signed (git verify-commit with gpg)', async () => {
     const repo = smallRepo();
     const sha = await commitSigned(repo.genv, repo.dir, { 'notes.txt': 'signed\n' }, 'Signed', trusted);
-    const imported = spawnSync('gpg', ['--batch', '--import'], { env: repo.genv.env, input: trusted.publicArmored });
-    expect(imported.status).toBe(0);
-    const verified = spawnSync('git', ['verify-commit', sha], { cwd: repo.dir, env: repo.genv.env });
-    expect(verified.stderr.toString()).toContain('Good signature');
-    expect(verified.status).toBe(0);
+    try {
+      const imported = spawnSync('gpg', ['--batch', '--import'], { env: repo.genv.env, input: trusted.publicArmored });
+      expect(imported.status).toBe(0);
+      const verified = spawnSync('git', ['verify-commit', sha], { cwd: repo.dir, env: repo.genv.env });
+      expect(verified.stderr.toString()).toContain('Good signature');
+      expect(verified.status).toBe(0);
+    } finally {
+      stopGpgAgent(repo.genv);
+    }
+    // No gpg-agent daemon is left running for this temporary home.
+    const agents = spawnSync('pgrep', ['-f', `gpg-agent --homedir ${repo.genv.env.GNUPGHOME}`]);
+    expect(agents.stdout.toString()).toBe('');
   });
 });
