@@ -25,8 +25,8 @@ export const COMMAND_SPECS: Readonly<Record<Command, CommandSpec>> = {
     details:
       'Reads the committed state of <repo> only; needs no state store and changes nothing. Exit 0, or 2 on an error.',
     examples: [
-      'gitops render examples',
-      'gitops render . --env prod --stack api -o json',
+      'gitops render .',
+      'gitops render .gitops/demo/repo --env prod --stack api -o json',
       'gitops render . --deployment-file deploy/network.yaml',
     ],
   },
@@ -38,7 +38,7 @@ export const COMMAND_SPECS: Readonly<Record<Command, CommandSpec>> = {
       'Exit 1 when anything would change: a stack to create, update or delete, or a stack removed from Git.\n' +
       'The summary line flags replacements and deletions of stateful resources (tables, buckets, databases, queues).',
     examples: [
-      'gitops plan examples',
+      'gitops plan .',
       'gitops plan . --env staging --state .gitops',
       'gitops plan https://github.com/acme/platform.git --ref v1.4.0 -o json',
     ],
@@ -51,7 +51,7 @@ export const COMMAND_SPECS: Readonly<Record<Command, CommandSpec>> = {
       'Stacks whose syncPolicy.automated is false wait for approval: run the same sync again with --approve.\n' +
       'With --dry-run nothing changes and the plan is printed.',
     examples: [
-      'gitops sync examples',
+      'gitops sync .',
       'gitops sync . --env prod --approve',
       'gitops sync . --dry-run',
       'gitops sync . --target aws --region eu-west-1',
@@ -69,7 +69,7 @@ export const COMMAND_SPECS: Readonly<Record<Command, CommandSpec>> = {
     repo: 'required',
     summary: 'out-of-sync (branch head vs applied) and resource drift; exit 0 none, 1 drift, 2 error',
     details: 'The local target records no real resources: it reports revision drift only.',
-    examples: ['gitops drift examples', 'gitops drift . --no-resources', 'gitops drift . --target aws -o json'],
+    examples: ['gitops drift .', 'gitops drift . --no-resources', 'gitops drift . --target aws -o json'],
   },
   dev: {
     name: 'dev',
@@ -79,7 +79,7 @@ export const COMMAND_SPECS: Readonly<Record<Command, CommandSpec>> = {
       'Needs GITOPS_WEBHOOK_SECRET. Serves POST /webhook and the status page on 127.0.0.1, syncs on every push\n' +
       'and checks for drift every --interval. Stop it with Ctrl-C.',
     examples: [
-      'GITOPS_WEBHOOK_SECRET=dev-secret gitops dev examples --demo',
+      'gitops dev examples --demo    # npm start: a demo repository under .gitops/demo',
       'GITOPS_WEBHOOK_SECRET=dev-secret gitops dev . --port 9000 --interval 5m',
     ],
   },
