@@ -40,32 +40,53 @@ export async function buildCli() {
     throw new Error(`cannot build the gitops CLI: esbuild is missing (run npm ci first): ${err.message}`);
   }
   rmSync(out, { recursive: true, force: true });
-  await build({
+  const common = {
     absWorkingDir: root,
-    entryPoints: { gitops: 'bin/cli/entry.ts' },
-    outdir: out,
-    outExtension: { '.js': '.mjs' },
-    chunkNames: 'chunk-[hash]',
     bundle: true,
-    splitting: true,
     platform: 'node',
     target: 'node20',
     format: 'esm',
+    outExtension: { '.js': '.mjs' },
     // As the Lambda bundles (stack/function-bundling.ts): whitespace and syntax minified, names kept for traces.
     minifyWhitespace: true,
     minifySyntax: true,
     mainFields: ['module', 'main'],
+    define: { GITOPS_VERSION: JSON.stringify(version) },
+    logLevel: 'warning',
+  };
+  // The commands: main.mjs and the chunks it imports per command (the AWS SDK only for --target aws, the runtime
+  // only for dev and status --web).
+  await build({
+    ...common,
+    entryPoints: { main: 'bin/cli/main.ts' },
+    outdir: out,
+    chunkNames: 'chunk-[hash]',
+    splitting: true,
     // CommonJS dependencies bundled into ESM still call require() for Node built-ins.
     banner: {
       js: "import { createRequire as __gitopsCreateRequire } from 'node:module'; const require = __gitopsCreateRequire(import.meta.url);",
     },
-    define: { GITOPS_VERSION: JSON.stringify(version) },
     // Loaded from node_modules on first use: the diff library (plan diffs; template-diff.ts sets its own chalk's
     // colour level, which must be the copy the library resolves). openpgp is imported by a variable specifier
     // (shared/engine/signing.ts), so it stays out of the bundle and loads only for repositories that sign.
     external: ['@aws-cdk/cloudformation-diff'],
     plugins: [zodEnglishOnly],
-    logLevel: 'warning',
+  });
+  // The entry, one self-contained file: help and --version load nothing else (each extra ES module costs a
+  // resolve, a read and a compile before the first line runs). Its few small modules (arguments, help, errors)
+  // are copied, not shared with main.mjs; the entry hands main() the raw arguments, never an object of its own.
+  await build({
+    ...common,
+    entryPoints: { gitops: 'bin/cli/entry.ts' },
+    outdir: out,
+    plugins: [
+      {
+        name: 'main-beside',
+        setup(b) {
+          b.onResolve({ filter: /^\.\/main\.ts$/ }, () => ({ path: './main.mjs', external: true }));
+        },
+      },
+    ],
   });
   // The status page reads its assets beside its module (new URL('./assets/…', import.meta.url)).
   cpSync(`${root}shared/runtime/status-page/assets`, `${out}/assets`, { recursive: true });
