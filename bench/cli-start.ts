@@ -1,5 +1,5 @@
 /**
- * The `gitops` command's start, as a person at a terminal feels it: a fresh `node bin/gitops.js` process per run (the
+ * The `gitops` command's start, as a person at a terminal feels it: a fresh `node bin/gitops.cjs` process per run (the
  * esbuild bundle in dist/, built here first with bin/build.js as `npm ci` builds it), against a bare `node -e 0`
  * measured in the same run, interleaved so machine load hits both alike. Wall time of the whole process, exit
  * included; the figure is the ratio of the medians.
@@ -18,7 +18,7 @@ import { commitFiles, createWorkRepo, makeGitEnv } from '../test/helpers/git-rep
 import { type Figure, formatTable, median } from './lib/figures.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
-const BIN = join(ROOT, 'bin', 'gitops.js');
+const BIN = join(ROOT, 'bin', 'gitops.cjs');
 
 /** Milliseconds from spawn to exit of one process; its output is read and dropped. */
 function timeProcess(args: readonly string[]): Promise<number> {

@@ -17,6 +17,8 @@ try {
 if (answer !== undefined) {
   process.stdout.write(answer);
 } else {
-  const { main } = await import('./main.ts');
-  process.exitCode = await main(argv);
+  // No top-level await: the entry also builds as CommonJS.
+  void import('./main.ts').then(async ({ main }) => {
+    process.exitCode = await main(argv);
+  });
 }

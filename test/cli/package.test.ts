@@ -24,14 +24,15 @@ describe('the packed gitops package', () => {
       expect.arrayContaining([
         'package.json',
         'README.md',
-        'bin/gitops.js',
-        'dist/gitops.mjs',
+        'bin/gitops.cjs',
+        'dist/gitops.cjs',
+        'dist/main.mjs',
         'dist/assets/status.css',
         'dist/assets/status.js',
         'schema/gitops.schema.json',
       ]),
     );
-    expect(files.filter((f) => !/^(package\.json|README\.md|bin\/gitops\.js|dist\/|schema\/)/.test(f))).toEqual([]);
+    expect(files.filter((f) => !/^(package\.json|README\.md|bin\/gitops\.cjs|dist\/|schema\/)/.test(f))).toEqual([]);
     expect(files.filter((f) => f.endsWith('.ts'))).toEqual([]);
   });
 
@@ -41,7 +42,7 @@ describe('the packed gitops package', () => {
     execFileSync('sh', ['-c', 'tar -xzf lambda-gitops-*.tgz'], { cwd: dir });
     // What `npm install` puts beside the package: its dependencies (here, this checkout's).
     symlinkSync(resolve('node_modules'), join(dir, 'package', 'node_modules'));
-    const bin = join(dir, 'package', 'bin', 'gitops.js');
+    const bin = join(dir, 'package', 'bin', 'gitops.cjs');
     const genv = makeGitEnv();
     const repo = createWorkRepo(genv, join(dir, 'repo'));
     commitFiles(

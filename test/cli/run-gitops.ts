@@ -1,10 +1,10 @@
-/** Runs the `gitops` command as a user does: `node bin/gitops.js` (the bundle in dist/) in a fresh process. */
+/** Runs the `gitops` command as a user does: `node bin/gitops.cjs` (package.json "bin", the bundle in dist/) in a fresh process. */
 import { spawn } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 
-export const BIN = resolve('bin/gitops.js');
+export const BIN = resolve('bin/gitops.cjs');
 
 export interface Run {
   readonly code: number;

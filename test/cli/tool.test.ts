@@ -1,6 +1,6 @@
 /**
  * The `gitops` command as a tool: its version, help for each command, and flags checked per command with our own
- * messages. Every case is a real process running the bundle (bin/gitops.js → dist/).
+ * messages. Every case is a real process running the bundle (bin/gitops.cjs → dist/).
  */
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
