@@ -2,12 +2,14 @@
  * `npm run bench [-- --quick]`: every benchmark in bench/, one table, and bench/results/latest.json as
  * `{ machine, figures: [{ name, value, unit, reference, goal, met }] }`. Benchmarks are not tests: a missed goal is
  * printed and recorded, and never fails the run (the exit code is 0 unless a benchmark itself breaks).
- * `--only <part>` runs one of fetch, sync, webhook, init, drift (drift includes the drift run and cost);
+ * `--only <part>` runs one of fetch, sync, webhook, init, drift (drift includes the drift run and cost), cli, and
+ * replaces only that part's figures in latest.json (the others stay as they were);
  * `--node <path>` imports the bundles of the init figures with another `node` binary.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { arch, cpus, platform, release, totalmem } from 'node:os';
 import { fileURLToPath } from 'node:url';
+import { benchCliStart } from './cli-start.ts';
 import { benchColdStart } from './cold-start.ts';
 import { costFigures } from './cost.ts';
 import { benchDrift } from './drift.ts';
@@ -41,6 +43,7 @@ const parts: [string, () => Promise<Figure[]>][] = [
       return [...figures, ...run.figures, ...costFigures(counts, run.costs)];
     },
   ],
+  ['cli', () => benchCliStart({ quick })],
 ];
 
 const machine = describeMachine();
@@ -61,5 +64,19 @@ console.log(
 );
 const dir = fileURLToPath(new URL('./results/', import.meta.url));
 mkdirSync(dir, { recursive: true });
-writeFileSync(`${dir}latest.json`, `${JSON.stringify({ machine, figures }, null, 2)}\n`);
+// `--only`: the other parts' figures stay (a re-measured figure keeps its place), so one part can be measured again
+// without running everything.
+const before =
+  only && existsSync(`${dir}latest.json`)
+    ? (JSON.parse(readFileSync(`${dir}latest.json`, 'utf8')) as { machine: string; figures: Figure[] })
+    : undefined;
+const previous = before?.figures ?? [];
+const merged = [
+  ...previous.map((f) => figures.find((n) => n.name === f.name) ?? f),
+  ...figures.filter((n) => !previous.some((f) => f.name === n.name)),
+];
+writeFileSync(
+  `${dir}latest.json`,
+  `${JSON.stringify({ machine: before?.machine ?? machine, figures: merged }, null, 2)}\n`,
+);
 console.log(`written to bench/results/latest.json`);

@@ -1,7 +1,4 @@
 #!/usr/bin/env node
-// The `gitops` command. The CLI is TypeScript run through tsx's loader (no build step after `npm ci`).
-import { register } from 'tsx/esm/api';
-
-register();
-const { main } = await import('./cli/main.ts');
-process.exitCode = await main(process.argv.slice(2));
+// The `gitops` command as an ES module path, for scripts that call `node bin/gitops.js`; the package's "bin" is
+// bin/gitops.cjs, which this runs.
+import './gitops.cjs';

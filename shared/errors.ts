@@ -98,7 +98,13 @@ export class GitOpsError extends Error {
     const where = [this.file && (this.line ? `${this.file}:${this.line}` : this.file), this.field]
       .filter(Boolean)
       .join(': ');
-    return where && !this.message.startsWith(where) ? `${where}: ${this.message}` : this.message;
+    if (!where || this.message.startsWith(where)) return this.message;
+    // Many messages start with their own `file:` or `file: field:`; name each once, not `f: field: f: field: …`.
+    let message = this.message;
+    for (const part of [this.file && this.line ? `${this.file}:${this.line}` : '', this.file, this.field]) {
+      if (part && message.startsWith(`${part}: `)) message = message.slice(part.length + 2);
+    }
+    return `${where}: ${message}`;
   }
 }
 

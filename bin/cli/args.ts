@@ -1,8 +1,15 @@
 import { parseArgs } from 'node:util';
 import { ConfigError, Reason } from '../../shared/errors.ts';
+import { didYouMean } from '../../shared/suggest.ts';
+import { COMMAND_SPECS, COMMANDS, type Command, FLAGS, type FlagSpec } from './commands.ts';
+
+export type FlagValue = string | boolean | readonly string[];
 
 export interface CliOptions {
-  readonly command: string;
+  /** The command to run, or `help` (with `topic`) and `version`. */
+  readonly command: Command | 'help' | 'version';
+  /** `gitops help plan`, `gitops plan --help`: the command whose help to print. */
+  readonly topic?: Command;
   readonly repo?: string;
   readonly ref?: string;
   readonly env: readonly string[];
@@ -23,7 +30,6 @@ export interface CliOptions {
   readonly web: boolean;
   readonly demo: boolean;
   readonly resources: boolean;
-  readonly help: boolean;
   /** The installation policy file (`--policy`, else `GITOPS_POLICY`). */
   readonly policy?: string;
   /** `--target aws`: the CloudFormation service role passed on every change set of the installation's account. */
@@ -32,176 +38,171 @@ export interface CliOptions {
   readonly useOwnCredentials: boolean;
   /** plan: preview `--ref` as a pull request into this branch (the environments bound to it). */
   readonly base?: string;
+  /** Every flag given, by long name, as parsed: a flag added to FLAGS can be read here without a typed field. */
+  readonly flags: Readonly<Record<string, FlagValue | undefined>>;
 }
 
-export const COMMANDS = ['render', 'plan', 'sync', 'status', 'drift', 'dev'] as const;
+/** AWS region names: eu-west-1, us-gov-west-1, cn-north-1, ap-southeast-4, us-isob-east-1. */
+const REGION = /^[a-z]{2}(?:-[a-z]+)+-\d{1,2}$/;
 
-/** Parses `gitops <command> [<repo>] [options]`; unknown options are errors naming the option. */
+const invalid = (message: string, field?: string) =>
+  new ConfigError(Reason.InvalidConfig, message, { notify: false, ...(field ? { field } : {}) });
+
+/**
+ * Parses `gitops <command> [<repo>] [options]` and checks it against the command: flags that do not apply to it,
+ * extra arguments, values out of range. Unknown options get a suggestion. Throws ConfigError.
+ */
 export function parseCli(argv: readonly string[]): CliOptions {
-  let parsed: ReturnType<typeof parse>;
-  try {
-    parsed = parse(argv);
-  } catch (err) {
-    throw new ConfigError(Reason.InvalidConfig, (err as Error).message.replace(/^TypeError \[[A-Z_]+\]: /, ''), {
-      cause: err,
-      notify: false,
-    });
+  const { tokens } = parseArgs({
+    args: [...argv],
+    allowPositionals: true,
+    strict: false,
+    tokens: true,
+    options: Object.fromEntries(
+      FLAGS.map((f) => [
+        f.name,
+        { type: f.type, ...(f.multiple ? { multiple: true } : {}), ...(f.short ? { short: f.short } : {}) },
+      ]),
+    ),
+  });
+  const positionals: string[] = [];
+  const given = new Map<FlagSpec, string>();
+  const values: Record<string, FlagValue> = {};
+  for (const token of tokens) {
+    if (token.kind === 'positional') {
+      positionals.push(token.value);
+      continue;
+    }
+    if (token.kind !== 'option') continue;
+    const spec = FLAGS.find((f) => f.name === token.name);
+    if (!spec) throw invalid(`unknown option ${token.rawName}${unknownHint(token.rawName)}`);
+    given.set(spec, token.rawName);
+    if (spec.type === 'boolean') {
+      if (token.inlineValue) throw invalid(`--${spec.name} takes no value`, `--${spec.name}`);
+      values[spec.name] = true;
+    } else {
+      if (token.value === undefined) throw invalid(`--${spec.name} needs a value (${spec.value})`, `--${spec.name}`);
+      values[spec.name] = spec.multiple
+        ? [...((values[spec.name] as string[] | undefined) ?? []), token.value]
+        : token.value;
+    }
   }
-  const { values: v, positionals } = parsed;
-  const [command = 'help', repo] = positionals;
-  if (positionals.length > 2) {
-    throw new ConfigError(Reason.InvalidConfig, `unexpected argument "${positionals[2]}"`, { notify: false });
+
+  const [first, ...rest] = positionals;
+  if (values.version && first === undefined) return options('version', {}, values);
+  if (first === undefined || first === 'help') {
+    const topic = rest[0] === undefined ? undefined : commandNamed(rest[0]);
+    if (rest.length > 1) throw invalid(`unexpected argument "${rest[1]}"`);
+    return options('help', topic ? { topic } : {}, values);
   }
-  const output = v.output ?? 'human';
-  if (output !== 'human' && output !== 'json' && output !== 'yaml' && output !== 'markdown') {
-    throw new ConfigError(Reason.InvalidConfig, `--output must be human, json, yaml or markdown, not "${output}"`, {
-      field: '--output',
-    });
-  }
-  if (output === 'markdown' && (command !== 'plan' || !v.base)) {
-    throw new ConfigError(
-      Reason.InvalidConfig,
-      '--output markdown is for gitops plan <repo> --ref <head> --base <branch>',
-      {
-        field: '--output',
-      },
+  const command = commandNamed(first);
+  if (values.help) return options('help', { topic: command }, values);
+  if (values.version) return options('version', {}, values);
+
+  const spec = COMMAND_SPECS[command];
+  const [repo, ...extra] = rest;
+  if (repo !== undefined && spec.repo === 'none') {
+    throw invalid(
+      `gitops ${command} takes no <repo> argument, got "${repo}": it reads the state store (--state DIR or --target aws)`,
     );
   }
-  const target = v.target ?? 'local';
-  if (target !== 'local' && target !== 'aws') {
-    throw new ConfigError(Reason.InvalidConfig, `--target must be local or aws, not "${target}"`, {
-      field: '--target',
-    });
+  if (extra.length) throw invalid(`unexpected argument "${extra[0]}": gitops ${command} takes one <repo>`);
+  for (const [flag, raw] of given) {
+    if (flag.commands !== 'all' && !flag.commands.includes(command)) {
+      throw invalid(
+        `${raw} does not apply to gitops ${command} (it is an option of ${flag.commands.join(', ')})`,
+        `--${flag.name}`,
+      );
+    }
+  }
+  return options(command, repo === undefined ? {} : { repo }, values);
+}
+
+function options(command: CliOptions['command'], extra: Partial<CliOptions>, v: Record<string, FlagValue>): CliOptions {
+  const str = (name: string) => (typeof v[name] === 'string' ? (v[name] as string) : undefined);
+  const bool = (name: string) => v[name] === true;
+  const list = (name: string) => (Array.isArray(v[name]) ? (v[name] as string[]) : []);
+  const output = str('output') ?? 'human';
+  const outputs = ['human', 'json', 'yaml', 'markdown'] as const;
+  if (!(outputs as readonly string[]).includes(output)) {
+    throw invalid(
+      `--output must be human, json, yaml or markdown, not "${output}"${didYouMean(output, outputs)}`,
+      '--output',
+    );
+  }
+  if (output === 'markdown' && !(command === 'plan' && str('base'))) {
+    throw invalid('--output markdown is the pull-request comment of gitops plan --base BRANCH', '--output');
+  }
+  const target = str('target') ?? 'local';
+  if (target !== 'local' && target !== 'aws')
+    throw invalid(`--target must be local or aws, not "${target}"`, '--target');
+  const region = str('region');
+  if (region !== undefined && !REGION.test(region)) {
+    throw invalid(`--region must be an AWS region name like eu-west-1, not "${region}"`, '--region');
+  }
+  if (target !== 'aws') {
+    const awsOnly = FLAGS.find((f) => f.awsOnly && v[f.name] !== undefined);
+    if (awsOnly) throw invalid(`--${awsOnly.name} applies only with --target aws`, `--${awsOnly.name}`);
+  }
+  if (command === 'status' && v.port !== undefined && !v.web) {
+    throw invalid('--port applies to gitops status only with --web', '--port');
   }
   return {
     command,
-    ...(repo !== undefined ? { repo } : {}),
-    ...(v.ref ? { ref: v.ref } : {}),
-    env: v.env ?? [],
-    stack: v.stack ?? [],
-    ...(v['deployment-file'] ? { deploymentFile: v['deployment-file'] } : {}),
-    output,
-    state: v.state ?? '.gitops',
+    ...extra,
+    ...(str('ref') ? { ref: str('ref') } : {}),
+    env: list('env'),
+    stack: list('stack'),
+    ...(str('deployment-file') ? { deploymentFile: str('deployment-file') } : {}),
+    output: output as CliOptions['output'],
+    state: str('state') ?? '.gitops',
     target,
-    dryRun: v['dry-run'] ?? false,
-    approve: v.approve ?? false,
-    verbose: v.verbose ?? false,
-    port: integer(v.port ?? '8787', '--port'),
-    interval: duration(v.interval ?? '60s'),
-    ...(v.region ? { region: v.region } : {}),
-    ...(v.bucket ? { bucket: v.bucket } : {}),
-    ...(v.bus ? { bus: v.bus } : {}),
-    ...(v['stack-outputs'] ? { stackOutputs: v['stack-outputs'] } : {}),
-    web: v.web ?? false,
-    demo: v.demo ?? false,
-    resources: !(v['no-resources'] ?? false),
-    help: v.help ?? false,
-    ...(v.policy ? { policy: v.policy } : {}),
-    ...(v['service-role'] ? { serviceRole: v['service-role'] } : {}),
-    useOwnCredentials: v['use-own-credentials'] ?? false,
-    ...(v.base ? { base: v.base } : {}),
+    dryRun: bool('dry-run'),
+    approve: bool('approve'),
+    verbose: bool('verbose'),
+    port: port(str('port') ?? '8787'),
+    interval: duration(str('interval') ?? '60s'),
+    ...(region ? { region } : {}),
+    ...(str('bucket') ? { bucket: str('bucket') } : {}),
+    ...(str('bus') ? { bus: str('bus') } : {}),
+    ...(str('stack-outputs') ? { stackOutputs: str('stack-outputs') } : {}),
+    web: bool('web'),
+    demo: bool('demo'),
+    resources: !bool('no-resources'),
+    ...(str('policy') ? { policy: str('policy') } : {}),
+    ...(str('service-role') ? { serviceRole: str('service-role') } : {}),
+    useOwnCredentials: bool('use-own-credentials'),
+    ...(str('base') ? { base: str('base') } : {}),
+    flags: v,
   };
 }
 
-function parse(argv: readonly string[]) {
-  return parseArgs({
-    args: [...argv],
-    allowPositionals: true,
-    strict: true,
-    options: {
-      ref: { type: 'string' },
-      env: { type: 'string', multiple: true, short: 'e' },
-      stack: { type: 'string', multiple: true, short: 's' },
-      'deployment-file': { type: 'string' },
-      output: { type: 'string', short: 'o' },
-      state: { type: 'string' },
-      target: { type: 'string' },
-      'dry-run': { type: 'boolean' },
-      approve: { type: 'boolean' },
-      verbose: { type: 'boolean', short: 'v' },
-      port: { type: 'string', short: 'p' },
-      interval: { type: 'string' },
-      region: { type: 'string' },
-      bucket: { type: 'string' },
-      bus: { type: 'string' },
-      'stack-outputs': { type: 'string' },
-      web: { type: 'boolean' },
-      demo: { type: 'boolean' },
-      'no-resources': { type: 'boolean' },
-      help: { type: 'boolean', short: 'h' },
-      policy: { type: 'string' },
-      'service-role': { type: 'string' },
-      'use-own-credentials': { type: 'boolean' },
-      base: { type: 'string' },
-    },
-  });
+function commandNamed(name: string): Command {
+  if ((COMMANDS as readonly string[]).includes(name)) return name as Command;
+  throw invalid(`unknown command "${name}"${didYouMean(name, COMMANDS)} (commands: ${COMMANDS.join(', ')}, help)`);
 }
 
-function integer(text: string, field: string): number {
+function unknownHint(raw: string): string {
+  const names = FLAGS.map((f) => `--${f.name}`);
+  const suggestion = didYouMean(raw.startsWith('--') ? raw : `-${raw}`, names, '');
+  return `${suggestion} (gitops help <command> lists its options)`;
+}
+
+function port(text: string): number {
   const n = Number(text);
-  if (!Number.isInteger(n) || n < 0 || n > 65535) {
-    throw new ConfigError(Reason.InvalidConfig, `${field} must be a whole number, not "${text}"`, { field });
+  if (!/^\d+$/.test(text.trim()) || !Number.isInteger(n) || n < 1 || n > 65535) {
+    throw invalid(`--port must be a TCP port from 1 to 65535, not "${text}"`, '--port');
   }
   return n;
 }
 
 /** `90`, `90s`, `5m`, `1h` → milliseconds. */
 export function duration(text: string): number {
-  const m = /^(\d+)(ms|s|m|h)?$/.exec(text.trim());
-  if (!m) {
-    throw new ConfigError(Reason.InvalidConfig, `--interval must look like 30s, 5m or 1h, not "${text}"`, {
-      field: '--interval',
-    });
-  }
+  const m = /^(\d{1,9})(ms|s|m|h)?$/.exec(text.trim());
+  if (!m) throw invalid(`--interval must look like 30s, 5m or 1h, not "${text}"`, '--interval');
   const n = Number(m[1]);
   const unit = m[2] ?? 's';
   const ms = unit === 'ms' ? n : unit === 's' ? n * 1000 : unit === 'm' ? n * 60_000 : n * 3_600_000;
-  if (ms < 1000) throw new ConfigError(Reason.InvalidConfig, `--interval must be at least 1s`, { field: '--interval' });
+  if (ms < 1000) throw invalid(`--interval must be at least 1s`, '--interval');
   return ms;
 }
-
-export const USAGE = `gitops — GitOps for AWS CloudFormation, no cluster to run
-
-Usage: gitops <command> [<repo>] [options]
-
-<repo> is a local repository path or an http(s) Git URL (token from GITOPS_GIT_TOKEN).
-Only committed state counts: uncommitted files are never read.
-
-Commands:
-  render <repo>   print the rendered desired state (templates, parameters, tags, capabilities, hash)
-  plan <repo>     diff the desired state against the state store; exit 0 no changes, 1 changes, 2 error
-  sync <repo>     plan and apply; exit 0 success, 2 error
-  status          every stack with environment, applied revision, sync, drift, health, last result
-  drift <repo>    out-of-sync (branch head vs applied) and resource drift; exit 0 none, 1 drift, 2 error
-  dev [<repo>]    the local runtime: webhook server, scheduled checks, status page (default repo: .)
-
-Selectors:
-  --ref REF                 branch, tag or commit (default: the default branch)
-  -e, --env NAME            only this environment (repeatable)
-  -s, --stack NAME          only this stack (repeatable)
-  --deployment-file PATH    one CloudFormation Git sync deployment file, no gitops.yaml needed
-
-Options:
-  --state DIR               local state folder (default .gitops)
-  --target local|aws        where to apply (default local; aws uses the SDK's standard configuration)
-  --bucket NAME, --bus NAME the deployed stack's state bucket and event bus (--target aws)
-  --region REGION           default region for repositories that name none (AWS_REGION only seeds new stacks)
-  --policy FILE             the installation policy (YAML or JSON; default GITOPS_POLICY): what each repository
-                            may deploy, from which branch, where and with which role
-  --service-role ARN        --target aws: CloudFormation service role for every change set (default: the
-                            installation stack's CfnServiceRoleArn output)
-  --use-own-credentials     --target aws: run change sets with your own credentials, no service role
-  -o, --output human|json|yaml|markdown
-  --base BRANCH             plan: preview --ref as a pull request into BRANCH (its bound environments);
-                            --output markdown prints the pull-request comment; exit 1 when something would change
-  --dry-run                 sync: show the plan, change nothing
-  --approve                 sync: apply stacks whose syncPolicy.automated is false
-  --no-resources            drift: check revision drift only
-  -p, --port P              dev: HTTP port on 127.0.0.1 (default 8787)
-  --interval D              dev: out-of-sync check interval (default 60s)
-  --web                     status: serve the status page on 127.0.0.1
-  -v, --verbose             debug logs and stack traces
-  -h, --help
-
-Environment: GITOPS_WEBHOOK_SECRET (dev, mandatory), GITOPS_GIT_TOKEN, GITOPS_POLICY, NO_COLOR, AWS_REGION, AWS_PROFILE.
-`;

@@ -1,13 +1,16 @@
 import { stringify } from 'yaml';
-import { summarize } from '../../shared/engine/apply-stack.ts';
 import type { DriftReport } from '../../shared/engine/drift.ts';
 import type { Plan, PlanEntry } from '../../shared/engine/plan.ts';
 import type { StatusRow } from '../../shared/engine/status.ts';
 import type { SyncReport } from '../../shared/engine/sync.ts';
 import type { RenderedStack } from '../../shared/model.ts';
+import { describeRisks } from '../../shared/plan/risk.ts';
+import { formatResultLines, formatSyncTotals } from '../../shared/runtime/summary.ts';
 
 export interface Style {
   readonly color: boolean;
+  /** The command that approves stacks waiting for approval, e.g. `gitops sync examples --approve`. */
+  readonly approveCommand?: string;
 }
 
 const paint = (style: Style, code: number, text: string) => (style.color ? `\u001b[${code}m${text}\u001b[0m` : text);
@@ -83,18 +86,32 @@ export function planJson(plan: Plan) {
       region: e.region,
       action: e.action,
       message: e.message,
+      ...(e.rendered ? { capabilities: e.rendered.capabilities } : {}),
+      ...(e.rendered && !e.rendered.syncPolicy.automated && changes(e) ? { needsApproval: true } : {}),
+      ...(e.risks?.length ? { risks: e.risks } : {}),
       ...(e.preview ? { changes: e.preview.changes, diff: e.preview.diffText } : {}),
       ...(e.error ? { error: { reason: e.error.reason, message: e.error.describe() } } : {}),
     })),
   };
 }
 
+const changes = (e: PlanEntry) => e.action === 'create' || e.action === 'update';
+
 export function formatPlan(plan: Plan, style: Style): string {
   const lines = [`Plan for ${plan.snapshot.repo} at ${short(plan.snapshot.commit.sha)} (${plan.snapshot.branch})`];
   for (const e of plan.entries) {
     const [symbol, code] = symbols[e.action];
+    const notes = [
+      e.rendered?.capabilities.length && changes(e) ? `capabilities: ${e.rendered.capabilities.join(', ')}` : '',
+      e.rendered && !e.rendered.syncPolicy.automated && changes(e) ? 'waits for approval (sync --approve)' : '',
+    ].filter(Boolean);
     lines.push(
-      paint(style, code, `  ${symbol} ${e.key}  ${e.stackName}${e.region ? ` (${e.region})` : ''}  ${e.message}`),
+      paint(
+        style,
+        code,
+        `  ${symbol} ${e.key}  ${e.stackName}${e.region ? ` (${e.region})` : ''}  ${e.message}` +
+          (notes.length ? ` [${notes.join('; ')}]` : ''),
+      ),
     );
     if (e.preview?.diffText) {
       lines.push(
@@ -106,12 +123,18 @@ export function formatPlan(plan: Plan, style: Style): string {
     }
   }
   const count = (a: PlanEntry['action']) => plan.entries.filter((e) => e.action === a).length;
+  const risks = describeRisks(plan.entries.flatMap((e) => e.risks ?? []));
   lines.push(
     `Plan: ${count('create')} to create, ${count('update')} to update, ${count('prune')} to delete, ` +
       `${count('orphan')} removed from Git (kept), ${count('noop')} unchanged` +
       (count('superseded') ? `, ${count('superseded')} superseded` : '') +
-      (count('error') ? `, ${count('error')} with errors` : ''),
+      (count('error') ? `, ${count('error')} with errors` : '') +
+      (risks ? paint(style, 31, ` — WARNING: ${risks}`) : ''),
   );
+  const waiting = plan.entries.filter((e) => changes(e) && e.rendered && !e.rendered.syncPolicy.automated).length;
+  if (waiting && style.approveCommand) {
+    lines.push(`${waiting} stack(s) wait for approval: ${style.approveCommand}`);
+  }
   return `${lines.join('\n')}\n`;
 }
 
@@ -130,19 +153,11 @@ export function syncJson(report: SyncReport) {
 }
 
 export function formatSync(report: SyncReport, style: Style): string {
-  const lines = [formatPlan(report.plan, style).trimEnd()];
-  for (const r of report.results) {
-    const detail = r.error ? r.error.describe() : r.result ? summarize(r.result.changes) : r.outcome;
-    const code = r.outcome === 'Failed' ? 31 : r.outcome === 'Applied' ? 32 : 2;
-    lines.push(paint(style, code, `  ${r.outcome.padEnd(10)} ${r.key}  ${detail}`));
-  }
-  for (const key of report.pruned) lines.push(paint(style, 31, `  Deleted    ${key}`));
-  const applied = report.results.filter((r) => r.outcome === 'Applied' || r.outcome === 'NoChanges').length;
-  lines.push(
-    report.failed.length
-      ? paint(style, 31, `Sync failed for ${report.failed.length} stack(s): ${report.failed.join(', ')}`)
-      : `Sync complete: ${applied} applied, ${report.pruned.length} deleted`,
-  );
+  const lines = [
+    formatPlan(report.plan, { color: style.color }).trimEnd(),
+    ...formatResultLines(report, style),
+    formatSyncTotals(report, style),
+  ];
   return `${lines.join('\n')}\n`;
 }
 

@@ -15,7 +15,7 @@ import type { Logger, StateStore } from '../../shared/ports.ts';
 import { renderStacks } from '../../shared/render/render.ts';
 import { localDeps } from '../../shared/runtime/local-deps.ts';
 import { terminalSafe } from '../../shared/terminal-text.ts';
-import { type CliOptions, COMMANDS, parseCli, USAGE } from './args.ts';
+import { type CliOptions, parseCli } from './args.ts';
 import {
   formatDrift,
   formatPlan,
@@ -26,6 +26,7 @@ import {
   type Style,
   syncJson,
 } from './format.ts';
+import { helpText } from './help.ts';
 import { withProgress } from './progress.ts';
 
 /** Runs one CLI invocation and returns the exit code. Errors never escape as stack traces unless --verbose. */
@@ -33,15 +34,9 @@ export async function main(argv: readonly string[], io: Io = processIo()): Promi
   let options: CliOptions | undefined;
   try {
     options = parseCli(argv);
-    if (options.help || options.command === 'help') {
-      io.out(USAGE);
-      return options.command === 'help' && !options.help && argv.length > 0 ? 2 : 0;
-    }
-    if (!(COMMANDS as readonly string[]).includes(options.command)) {
-      throw new ConfigError(
-        Reason.InvalidConfig,
-        `unknown command "${options.command}" (commands: ${COMMANDS.join(', ')})`,
-      );
+    if (options.command === 'help' || options.command === 'version') {
+      io.out(helpText(options));
+      return 0;
     }
     return await run(options, io);
   } catch (err) {
@@ -73,7 +68,7 @@ function processIo(): Io {
 }
 
 async function run(o: CliOptions, io: Io): Promise<number> {
-  const style: Style = { color: io.color };
+  const style: Style = { color: io.color, ...(o.repo ? { approveCommand: approveCommand(o, o.repo) } : {}) };
   const logger = consoleLogger({ level: o.verbose ? 'debug' : 'warn' });
   switch (o.command) {
     case 'render':
@@ -274,4 +269,22 @@ async function previewPlan(o: CliOptions, base: string, io: Io, logger: Logger):
 
 function reportEntryErrors(entries: readonly { key: string; error?: GitOpsError }[], io: Io) {
   for (const e of entries) if (e.error) io.err(`error: ${e.key}: ${e.error.describe()}\n`);
+}
+
+/** The same sync with --approve, for stacks that wait for approval: what the plan and sync output tell people to run. */
+function approveCommand(o: CliOptions, repo: string): string {
+  const quoted = (v: string) => (/^[\w./:@=-]+$/.test(v) ? v : `'${v.replaceAll("'", "'\\''")}'`);
+  const args = [
+    'gitops sync',
+    quoted(repo),
+    ...(o.state !== '.gitops' && o.target === 'local' ? ['--state', quoted(o.state)] : []),
+    ...(o.target === 'aws' ? ['--target aws'] : []),
+    ...(o.bucket ? ['--bucket', quoted(o.bucket)] : []),
+    ...(o.bus ? ['--bus', quoted(o.bus)] : []),
+    ...(o.stackOutputs ? ['--stack-outputs', quoted(o.stackOutputs)] : []),
+    ...(o.region ? ['--region', o.region] : []),
+    ...(o.ref ? ['--ref', quoted(o.ref)] : []),
+    '--approve',
+  ];
+  return args.join(' ');
 }

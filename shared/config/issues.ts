@@ -2,9 +2,10 @@
  * Turns schema issues into one ConfigError that points at the file, line and field of each problem, the way a
  * compiler does: `gitops.yaml:12: stacks[1].dependsOn[0]: unknown stack "netwrk"`.
  */
-import type { z } from 'zod';
+import { z } from 'zod';
 import { ConfigError, Reason } from '../errors.ts';
 import type { YamlSource } from '../render/yaml-source.ts';
+import { didYouMean } from '../suggest.ts';
 
 export interface Problem {
   readonly line?: number;
@@ -25,7 +26,11 @@ export function fieldPath(path: readonly PropertyKey[]): string {
   return out;
 }
 
-export function problemsFromZod(source: YamlSource, issues: readonly z.core.$ZodIssue[]): Problem[] {
+export function problemsFromZod(
+  source: YamlSource,
+  issues: readonly z.core.$ZodIssue[],
+  schema?: z.ZodType,
+): Problem[] {
   return issues.map((issue) => {
     if (issue.code === 'unrecognized_keys') {
       const key = issue.keys[0] ?? '';
@@ -33,11 +38,43 @@ export function problemsFromZod(source: YamlSource, issues: readonly z.core.$Zod
       return {
         line: source.lineOfKey(issue.path, key),
         field: fieldPath([...issue.path, key]),
-        message: `unknown field${plural} ${issue.keys.map((k) => `"${k}"`).join(', ')}`,
+        message: `unknown field${plural} ${issue.keys.map((k) => `"${k}"`).join(', ')}${schema ? didYouMean(key, fieldNames(schema)) : ''}`,
+      };
+    }
+    if (issue.code === 'invalid_type' && / received undefined$/.test(issue.message)) {
+      return {
+        line: source.lineOf(issue.path),
+        field: fieldPath(issue.path),
+        message: `missing: a ${issue.expected} is required`,
       };
     }
     return { line: source.lineOf(issue.path), field: fieldPath(issue.path), message: issue.message };
   });
+}
+
+const names = new WeakMap<z.ZodType, readonly string[]>();
+
+/** Every field name the schema knows, at any depth: the candidates of "did you mean" (computed on errors only). */
+export function fieldNames(schema: z.ZodType): readonly string[] {
+  let known = names.get(schema);
+  if (!known) {
+    const found = new Set<string>();
+    const walk = (node: unknown): void => {
+      if (!node || typeof node !== 'object') return;
+      if (Array.isArray(node)) {
+        for (const item of node) walk(item);
+        return;
+      }
+      const properties = (node as { properties?: Record<string, unknown> }).properties;
+      if (properties && typeof properties === 'object') for (const name of Object.keys(properties)) found.add(name);
+      for (const value of Object.values(node)) walk(value);
+    };
+    walk(z.toJSONSchema(schema, { io: 'input', unrepresentable: 'any' }));
+    found.delete('$schema');
+    known = [...found];
+    names.set(schema, known);
+  }
+  return known;
 }
 
 /** One error for all problems: the first gives file/line/field, the message lists every one. */

@@ -71,8 +71,9 @@ async function readDeploymentFile(tree: RepoTree, path: string, readFrom = path)
 
 function parseDeploymentFile(path: string, value: unknown, source: YamlSource): LoadedDeploymentFile {
   keepScalarText(source, value, [['parameters'], ['tags']]);
+  notATemplate(path, value);
   const parsed = deploymentFileSchema.safeParse(value ?? {});
-  if (!parsed.success) throw problemsError(path, problemsFromZod(source, parsed.error.issues));
+  if (!parsed.success) throw problemsError(path, problemsFromZod(source, parsed.error.issues, deploymentFileSchema));
   const templateLine = source.lineOf(['template-file-path']);
   const templatePath = normalizeRelativePath(parsed.data['template-file-path'], {
     file: path,
@@ -80,6 +81,18 @@ function parseDeploymentFile(path: string, value: unknown, source: YamlSource): 
     ...(templateLine ? { line: templateLine } : {}),
   });
   return { path, content: { ...parsed.data, 'template-file-path': templatePath }, templateLine };
+}
+
+/** A CloudFormation template given where a deployment file belongs (`--deployment-file templates/app.yaml`). */
+function notATemplate(path: string, value: unknown): void {
+  if (!value || typeof value !== 'object' || Array.isArray(value) || 'template-file-path' in value) return;
+  if (!('Resources' in value) && !('AWSTemplateFormatVersion' in value)) return;
+  throw new ConfigError(
+    Reason.InvalidConfig,
+    'this is a CloudFormation template, not a deployment file: a deployment file names its template with ' +
+      `"template-file-path: ${path}" and may add parameters and tags`,
+    { file: path, line: 1, field: 'template-file-path' },
+  );
 }
 
 function stackFromDeploymentFile(file: LoadedDeploymentFile, name = stackNameOfFile(file.path)): StackSpec {
@@ -190,7 +203,7 @@ async function loadGitopsFile(tree: RepoTree, options: LoadOptions): Promise<Rep
   const mapPaths = collectMapPaths(value);
   keepScalarText(source, value, mapPaths);
   const parsed = gitopsFileSchema.safeParse(value ?? {});
-  if (!parsed.success) throw problemsError(file, problemsFromZod(source, parsed.error.issues));
+  if (!parsed.success) throw problemsError(file, problemsFromZod(source, parsed.error.issues, gitopsFileSchema));
   const cfg = parsed.data;
   const problems: Problem[] = [];
   const at = (path: PropertyKey[], message: string, keyLine = false): void => {

@@ -203,7 +203,10 @@ export async function applyStack(deps: ApplyDeps, request: ApplyStackRequest): P
     const message =
       result.status === 'NoChanges'
         ? `${rendered.stack} (${rendered.environment}) at ${rendered.revision.slice(0, 7)}: CloudFormation found nothing to change`
-        : `${rendered.stack} (${rendered.environment}) applied ${rendered.revision.slice(0, 7)}: ${summarize(result.changes)}`;
+        : `${rendered.stack} (${rendered.environment}) applied ${rendered.revision.slice(0, 7)}: ${
+            // A new stack: every parameter and tag is "changed"; what it creates is what a reader wants.
+            applied ? summarize(result.changes) : `created with ${result.changes.added.length} resource(s)`
+          }`;
     const former = await handleFormerStacks(deps, rendered, previous, finishedAt, request.signal);
     next = {
       ...base,

@@ -1,5 +1,6 @@
 import { type GitOpsError, toGitOpsError } from '../errors.ts';
 import type { RenderedStack, StackKey, StackState } from '../model.ts';
+import { type RiskyChange, riskyChanges } from '../plan/risk.ts';
 import { diffTemplates } from '../plan/template-diff.ts';
 import { identityOf } from '../policy/ownership.ts';
 import type { PreviewResult, RepoSnapshot } from '../ports.ts';
@@ -35,6 +36,8 @@ export interface PlanEntry {
   /** The hash this stack has once synced: dependents check their dependencies against it. */
   readonly hash?: string;
   readonly message: string;
+  /** Replacements, and deletions of data-holding resources, this entry would make (shared/plan/risk.ts). */
+  readonly risks?: readonly RiskyChange[];
 }
 
 export interface Plan {
@@ -100,6 +103,11 @@ export async function computePlan(deps: EngineDeps, selection: Selection): Promi
       if (declared.has(state.key) || state.repo !== snapshot.repo || state.branch !== snapshot.branch) continue;
       if (selection.environments?.length && !selection.environments.includes(state.environment)) continue;
       const prune = environments.get(state.environment)?.syncPolicy.prune ?? state.syncPolicy?.prune ?? false;
+      const applied =
+        prune && selection.preview !== false && state.lastApplied
+          ? (await deps.state.getRendered(state.lastApplied.hash))?.rendered
+          : undefined;
+      const risks = applied ? riskyChanges({ key: state.key, previous: applied, deleteStack: true }) : [];
       entries.push({
         key: state.key,
         stack: state.stack,
@@ -111,6 +119,7 @@ export async function computePlan(deps: EngineDeps, selection: Selection): Promi
         message: prune
           ? `removed from Git at ${snapshot.commit.sha.slice(0, 7)}: the stack will be deleted (syncPolicy.prune)`
           : `removed from Git at ${snapshot.commit.sha.slice(0, 7)}: not deleted because syncPolicy.prune is off`,
+        ...(risks.length ? { risks } : {}),
       });
     }
   }
@@ -194,7 +203,13 @@ async function planRendered(
       ...(selection.keepPreviews ? { keep: true } : {}),
       ...(signal ? { signal } : {}),
     });
-    return { ...base, action, preview, message };
+    const risks = riskyChanges({
+      key: rendered.key,
+      changes: preview.changes,
+      next: rendered,
+      ...(previousRendered ? { previous: previousRendered } : {}),
+    });
+    return { ...base, action, preview, message, ...(risks.length ? { risks } : {}) };
   } catch (err) {
     const error = toGitOpsError(err);
     return { ...base, action: 'error', error, message: error.describe() };

@@ -21,6 +21,7 @@ import { inferCapabilities, mergeCapabilities } from './capabilities.ts';
 import { parseTemplate, templateLineOf } from './cfn-template.ts';
 import { canonicalJson, sha256Hex } from './hash.ts';
 import { declaresPatterns, loadPatternMatcher, type PatternMatcher } from './linear-pattern.ts';
+import { withLines } from './locate.ts';
 import {
   directoryDigest,
   type PackagedStack,
@@ -155,7 +156,8 @@ export async function renderStacks(
         await checkRules(snapshot, rendered);
         outcome.rendered.push(options.checkResources ? await checkAgainstSpec(snapshot, rendered) : rendered);
       } catch (err) {
-        outcome.errors.push({ key, stack: spec.name, environment: env.name, error: toGitOpsError(err) });
+        const error = await withLines(toGitOpsError(err), (path) => tree.readText(path), env.name);
+        outcome.errors.push({ key, stack: spec.name, environment: env.name, error });
       }
     }
   }

@@ -138,7 +138,12 @@ export async function startDevRuntime(options: DevOptions): Promise<DevRuntime> 
       try {
         const report: SyncReport = await sync(deps, {});
         branch = report.plan.snapshot.branch;
-        say(formatSyncSummary(report, { color: options.color ?? false }));
+        say(
+          formatSyncSummary(report, {
+            color: options.color ?? false,
+            approveCommand: `gitops sync ${relativeOrAbsolute(repo)} --state ${relativeOrAbsolute(stateDir)} --approve`,
+          }),
+        );
       } catch (err) {
         say(`sync failed: ${toGitOpsError(err).describe()}`);
       }
@@ -346,17 +351,26 @@ async function demoPush(repo: string, url: string, secret: string, say: (t: stri
   say(`demo: webhook answered ${res.status} ${await res.text()}`);
 }
 
-function demoInstructions(url: string, repo: string, secretFile: string | undefined, stateDir: string): string {
+/**
+ * How to send your own change through the running demo: the very commands of the README's "Send your own change"
+ * (test/cli/readme.test.ts holds them equal and runs them twice). Each run commits a new value, so it never fails on
+ * "nothing to commit", and no command changes the folder it runs in.
+ */
+export function demoInstructions(url: string, repo: string, secretFile: string | undefined, stateDir: string): string {
   const secretExpr = secretFile ? `$(cat ${relativeOrAbsolute(secretFile)})` : '$GITOPS_WEBHOOK_SECRET';
+  const state = relativeOrAbsolute(stateDir);
   return [
     '',
-    'Try the loop yourself (another terminal):',
-    `  cd ${relativeOrAbsolute(repo)} && $EDITOR templates/data.yaml && git commit -am "my change" && cd -`,
-    `  body='{"ref":"refs/heads/main","after":"'$(git -C ${relativeOrAbsolute(repo)} rev-parse HEAD)'","repository":{"full_name":"example/demo"}}'`,
+    'Send your own change through the loop (another terminal, this folder):',
+    `  repo=${relativeOrAbsolute(repo)}`,
+    '  days=$((30 + $(git -C $repo rev-list --count HEAD)))',
+    '  sed -i "s/ExpirationInDays: .*/ExpirationInDays: $days/" $repo/templates/data.yaml',
+    '  git -C $repo commit -qam "Keep exports $days days"',
+    `  body='{"ref":"refs/heads/main","after":"'$(git -C $repo rev-parse HEAD)'","repository":{"full_name":"example/demo"}}'`,
     `  sig=$(printf %s "$body" | openssl dgst -sha256 -hmac "${secretExpr}" | sed 's/.* //')`,
     `  curl -s -H "X-GitHub-Event: push" -H "X-GitHub-Delivery: $RANDOM$RANDOM" -H "X-Hub-Signature-256: sha256=$sig" \\`,
     `       -H "Content-Type: application/json" -d "$body" ${url}/webhook`,
-    `  npx gitops status --state ${relativeOrAbsolute(stateDir)}`,
+    `  npx gitops status${state === '.gitops' ? '' : ` --state ${state}`}`,
     '',
   ].join('\n');
 }

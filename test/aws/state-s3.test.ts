@@ -237,9 +237,8 @@ describe('S3StateStore when S3 cannot be reached', () => {
       maxAttempts: 1,
     });
     const st = new S3StateStore({ bucket: 'b', client, timeoutMs: 200 });
-    const started = Date.now();
+    // The server never answers: only the store's own 200 ms timeout can end this call (else the test times out).
     await expect(st.putStack(stackState())).rejects.toMatchObject({ reason: 'StateUnavailable', retryable: true });
-    expect(Date.now() - started).toBeLessThan(5_000);
     silent.closeAllConnections();
     await new Promise<void>((r) => silent.close(() => r()));
   });

@@ -4,7 +4,7 @@
  * into a fixture.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 
@@ -25,6 +25,27 @@ export function makeGitEnv(home = mkdtempSync(join(tmpdir(), 'gitops-home-'))): 
     LANG: 'C',
   };
   return { home, env };
+}
+
+/**
+ * Stops the gpg-agent that gpg started for this environment's GNUPGHOME, if any: every gpg call that touches keys
+ * starts one as a daemon, and it outlives the test run unless stopped (one per temporary home). Call in teardown.
+ * An agent still coming up (gpg spawns it in the background) can miss the first kill, so this checks and kills again.
+ */
+export function stopGpgAgent(genv: GitEnv): void {
+  const home = genv.env['GNUPGHOME'];
+  if (!home || !existsSync(home)) return;
+  for (let attempt = 0; attempt < 20; attempt++) {
+    spawnSync('gpgconf', ['--homedir', home, '--kill', 'gpg-agent'], { env: genv.env, stdio: 'ignore' });
+    if (gpgAgentPids(home).length === 0) return;
+    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 100);
+  }
+}
+
+/** The gpg-agent processes serving `home` (a GNUPGHOME). */
+export function gpgAgentPids(home: string): string[] {
+  const found = spawnSync('pgrep', ['-f', `gpg-agent --homedir ${home} `], { encoding: 'utf8' });
+  return found.stdout.split('\n').filter(Boolean);
 }
 
 const identity = ['-c', 'user.name=Test Author', '-c', 'user.email=author@example.com', '-c', 'commit.gpgsign=false'];

@@ -506,7 +506,9 @@ describe('S3 state store faults (s3rver behind a fault proxy) through the apply 
     new S3StateStore({
       bucket: s3.bucket,
       prefix: `faults-${++prefix}`,
-      timeoutMs: 300,
+      // Ends the stalled requests; long enough that a healthy request to s3rver never hits it on a busy machine
+      // (at 300 ms, seeding the state failed with two CPU-bound processes running beside the suite).
+      timeoutMs: 5_000,
       client: new S3Client({
         endpoint: proxy.endpoint,
         region: 'us-east-1',

@@ -269,7 +269,10 @@ describe('parameters', () => {
     // Assess
     expect(err.reason).toBe(reason);
     expect(err.message).toContain(text);
-    expect(err.message).toMatch(/^(gitops\.yaml|templates\/app\.yaml): /);
+    // File, line and field, each once: the line of the value (or of the template's parameter) it is about.
+    expect(err.message).toMatch(/^(gitops\.yaml|templates\/app\.yaml):\d+: [A-Za-z]+\.\w+: /);
+    expect(err.line).toBeGreaterThan(0);
+    expect(err.describe()).toBe(err.message);
   });
 
   it('checks AllowedValues, AllowedPattern and lengths as CloudFormation does', async () => {

@@ -1,9 +1,12 @@
 import { spawnSync } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import * as openpgp from 'openpgp';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { sync } from '../../shared/engine/sync.ts';
 import type { GitOpsError } from '../../shared/errors.ts';
 import type { Secrets } from '../../shared/ports.ts';
+import { gpgAgentPids, stopGpgAgent } from '../helpers/git-repo.ts';
 import { appliedDigest, BASE_FILES, GITOPS, type SmallRepo, smallRepo } from '../reliability/fixture.ts';
 import { commitSigned, makeKey, signatureOf, type TestKey } from './signed-commit.ts';
 
@@ -196,10 +199,19 @@ describe('signed commits only (signing.required)', () => {
   it('makes commits git itself accepts as signed (git verify-commit with gpg)', async () => {
     const repo = smallRepo();
     const sha = await commitSigned(repo.genv, repo.dir, { 'notes.txt': 'signed\n' }, 'Signed', trusted);
-    const imported = spawnSync('gpg', ['--batch', '--import'], { env: repo.genv.env, input: trusted.publicArmored });
-    expect(imported.status).toBe(0);
-    const verified = spawnSync('git', ['verify-commit', sha], { cwd: repo.dir, env: repo.genv.env });
-    expect(verified.stderr.toString()).toContain('Good signature');
-    expect(verified.status).toBe(0);
+    // Verifying needs no gpg-agent: none is started (no-autostart), and any that is gets stopped below.
+    mkdirSync(repo.genv.env.GNUPGHOME!, { recursive: true, mode: 0o700 });
+    writeFileSync(join(repo.genv.env.GNUPGHOME!, 'gpg.conf'), 'no-autostart\n');
+    try {
+      const imported = spawnSync('gpg', ['--batch', '--import'], { env: repo.genv.env, input: trusted.publicArmored });
+      expect(imported.status).toBe(0);
+      const verified = spawnSync('git', ['verify-commit', sha], { cwd: repo.dir, env: repo.genv.env });
+      expect(verified.stderr.toString()).toContain('Good signature');
+      expect(verified.status).toBe(0);
+    } finally {
+      stopGpgAgent(repo.genv);
+    }
+    // No gpg-agent daemon is left running for this temporary home.
+    expect(gpgAgentPids(repo.genv.env.GNUPGHOME!)).toEqual([]);
   });
 });

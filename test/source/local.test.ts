@@ -16,6 +16,7 @@ import {
   gitText,
   makeGitEnv,
   push,
+  stopGpgAgent,
 } from '../helpers/git-repo.ts';
 
 let genv: GitEnv;
@@ -43,6 +44,7 @@ beforeAll(() => {
 });
 
 afterAll(() => {
+  stopGpgAgent(genv);
   rmSync(root, { recursive: true, force: true });
 });
 

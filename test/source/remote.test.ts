@@ -232,11 +232,10 @@ describe('RemoteSource faults', () => {
     expect(truncated).toMatchObject({ reason: Reason.FetchFailed, retryable: true });
 
     server.injectFault({ on: 'upload-pack', fault: { kind: 'stall' } });
-    const started = Date.now();
+    // The server stalls forever: only the 300 ms timeout can end the fetch, and the message says so.
     const stalled = await rejection(openSource(url, { timeoutMs: 300 }).fetch());
     expect(stalled).toMatchObject({ reason: Reason.FetchFailed, retryable: true });
     expect(stalled.message).toContain('timed out');
-    expect(Date.now() - started).toBeLessThan(5_000);
 
     server.injectFault({ on: 'info-refs', fault: { kind: 'stall' } });
     const controller = new AbortController();

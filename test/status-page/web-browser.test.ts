@@ -65,7 +65,7 @@ afterAll(async () => {
 });
 
 describe('status page with 1,000 stacks', () => {
-  it('loads the overview well under a second', async () => {
+  it('loads the overview of 1,000 stacks (its time is printed; bench/ holds time goals)', async () => {
     const timings: number[] = [];
     for (let i = 0; i < 4; i++) {
       const started = performance.now();
@@ -82,8 +82,6 @@ describe('status page with 1,000 stacks', () => {
       `status page, 1,000 stacks: first load ${timings[0]!.toFixed(0)} ms, median of 3 warm loads ${median.toFixed(0)} ms ` +
         `(server ${nav.ttfb.toFixed(0)} ms, DOMContentLoaded ${nav.domContentLoaded.toFixed(0)} ms, load ${nav.load.toFixed(0)} ms, ${Math.round(nav.bytes / 1024)} KiB)`,
     );
-    // A loose bound (the goal is far below it): only a gross regression should fail a test on time.
-    expect(median).toBeLessThan(3_000);
     await page.screenshot({ path: screenshotPath('web-1000-overview') });
   });
 
