@@ -68,8 +68,10 @@ export async function buildCli() {
     },
     // Loaded from node_modules on first use: the diff library (plan diffs; template-diff.ts sets its own chalk's
     // colour level, which must be the copy the library resolves). openpgp is imported by a variable specifier
-    // (shared/engine/signing.ts), so it stays out of the bundle and loads only for repositories that sign.
-    external: ['@aws-cdk/cloudformation-diff'],
+    // (shared/engine/signing.ts), so it stays out of the bundle and loads only for repositories that sign. The
+    // resource specification (shared/render/resource-spec.ts) reads its database file beside its own module
+    // (__dirname), so it too loads from node_modules, on first use.
+    external: ['@aws-cdk/cloudformation-diff', '@aws-cdk/aws-service-spec'],
     plugins: [zodEnglishOnly],
   });
   // The entry, one self-contained CommonJS file: help and --version load no other module and never start Node's
