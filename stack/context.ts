@@ -26,6 +26,7 @@ import type { InstallationPolicyDocument } from './policy-env.ts';
  * | approvers | comma-separated IAM role or user ARNs allowed to put `Sync Requested` on the bus (approvals) |
  * | webhookConcurrency | integer, or `false` for no reserved concurrency (accounts with the new-account quota of 10) |
  * | policy | path of the installation policy file (YAML or JSON), see the README's "Security model" |
+ * | driftValues | `redacted` to keep drifted properties' values (secret-like ones redacted); default paths and kinds only |
  * | pullRequestPreviews | `true` to comment the plan of every pull request (tokens in SSM, see README) |
  */
 export const CONTEXT_KEYS = [
@@ -55,6 +56,7 @@ export const CONTEXT_KEYS = [
   'approvers',
   'webhookConcurrency',
   'policy',
+  'driftValues',
   'pullRequestPreviews',
 ] as const;
 export type ContextKey = (typeof CONTEXT_KEYS)[number];
@@ -69,6 +71,12 @@ function policyFile(file: string | undefined): InstallationPolicyDocument | unde
   if (file === undefined) return undefined;
   const { origin: _origin, ...document } = readPolicyFile(file);
   return document;
+}
+
+/** `-c driftValues=redacted|off`: anything else fails the synth, naming the key. */
+function driftValuesContext(value: string | undefined): 'off' | 'redacted' | undefined {
+  if (value === undefined || value === 'off' || value === 'redacted') return value;
+  return fail(`driftValues must be 'off' or 'redacted', not '${value}'`);
 }
 
 const fail = (message: string): never => {
@@ -174,6 +182,7 @@ export function configFromContext(get: (key: ContextKey) => unknown): AppConfig 
       approvers: list('approvers'),
       webhookConcurrency: intOrFalse('webhookConcurrency'),
       policy: policyFile(str('policy')),
+      driftValues: driftValuesContext(str('driftValues')),
       pullRequestPreviews: bool('pullRequestPreviews'),
     },
   };

@@ -210,6 +210,13 @@ export interface GitOpsProps {
    */
   readonly policy?: InstallationPolicyDocument;
   /**
+   * Drift values (README "Hostile input"): `redacted` keeps the expected and actual values of drifted properties in
+   * state and events, with anything secret-like redacted; `off` keeps property paths and difference kinds only.
+   * Alerts never carry values either way.
+   * @default 'off'
+   */
+  readonly driftValues?: 'off' | 'redacted';
+  /**
    * Retention of the functions' log groups.
    * @default logs.RetentionDays.ONE_MONTH
    */

@@ -152,6 +152,7 @@ export function createFunctions(
       ...state,
       ...trusted,
       ...policyEnvironment(props.policy),
+      ...(props.driftValues === 'redacted' ? { [FunctionEnv.driftValues]: 'redacted' } : {}),
       // Revision drift compares each branch head with the applied commit, so drift fetches too.
       [FunctionEnv.secretsPrefix]: config.secretsPrefix,
       [FunctionEnv.repositories]: repositoriesJson,
