@@ -171,7 +171,7 @@ async function previewStack(
 ): Promise<PreviewStack | undefined> {
   const applied = state?.lastApplied;
   if (applied?.hash === rendered.hash) return undefined;
-  const previous = applied ? (await deps.state.getRendered(applied.hash))?.rendered : undefined;
+  const previous = applied ? (await deps.state.getRendered(applied.hash, applied.revision))?.rendered : undefined;
   const base = {
     key: rendered.key,
     stack: rendered.stack,
