@@ -116,6 +116,11 @@ export function parseTemplate(text: string, file: string): CfnTemplate {
   return value as CfnTemplate;
 }
 
+/** A template's YAML document, to map a value path back to its line (a policy failure found after rendering). */
+export function templateSource(text: string, file: string): YamlSource {
+  return parseYamlSource(text, file, Reason.InvalidTemplate, { schema: 'yaml-1.1', customTags: templateTags });
+}
+
 /** Reads a manifest (deployment file, `gitops.yaml`): plain YAML 1.2, no custom tags, same error shape. */
 export function loadYaml(text: string, file: string): { value: unknown; source: YamlSource } {
   const source = parseYamlSource(text, file, Reason.InvalidConfig);
