@@ -72,8 +72,9 @@ export async function checkDrift(deps: EngineDeps, options: DriftOptions): Promi
       let result: DriftResult;
       try {
         // Values (an opt-in of the installation) are redacted before anything stores or publishes them.
+        // The artifact of the applied revision: since artifacts are kept per revision, the hash alone finds none.
         result = await storableDrift(await deps.drift.detect(state, options.signal), state.lastApplied?.hash, (h) =>
-          deps.state.getRendered(h),
+          deps.state.getRendered(h, state.lastApplied?.revision),
         );
       } catch (err) {
         errors.push({ key: state.key, message: toGitOpsError(err).describe() });

@@ -11,16 +11,21 @@
  *   through the applier only with `changeSets: true`, and never for a head from a fork.
  */
 import { loadRepoConfig } from '../config/load.ts';
+import { RepoTree } from '../config/repo-tree.ts';
 import type { EngineDeps } from '../engine/deps.ts';
+import { enforce } from '../engine/prepare.ts';
 import { type GitOpsError, toGitOpsError } from '../errors.ts';
 import type { Capability, EnvironmentSpec, RenderedStack, RepoConfig, StackSpec, StackState } from '../model.ts';
 import { diffTemplates } from '../plan/template-diff.ts';
+import { narrowConfig, type PolicyError, repositoryPolicy, type ScopedPolicy } from '../policy/check.ts';
+import { identityOf } from '../policy/ownership.ts';
 import type { PreviewResult, RepoSnapshot } from '../ports.ts';
 import { renderStacks } from '../render/render.ts';
+import { withLine } from './locate.ts';
 import type { Preview, PreviewFailure, PreviewStack } from './types.ts';
 
 export type PreviewDeps = Pick<EngineDeps, 'source' | 'state' | 'applier' | 'logger' | 'defaultRegion'> &
-  Partial<Pick<EngineDeps, 'stackNamePrefix'>>;
+  Partial<Pick<EngineDeps, 'stackNamePrefix' | 'policy' | 'account'>>;
 
 export interface PreviewRequest {
   /** The branch the pull request would merge into. */
@@ -47,7 +52,11 @@ export async function computePreview(deps: PreviewDeps, request: PreviewRequest)
   const signal = request.signal;
   const base = await deps.source.fetch({ ref: request.baseBranch, ...(signal ? { signal } : {}) });
   // The installation's side: a broken base configuration is an error of the base, not of the pull request.
-  const baseConfig = await loadRepoConfig(base, { defaultRegion: deps.defaultRegion });
+  const loadedBase = await loadRepoConfig(base, { defaultRegion: deps.defaultRegion });
+  // With an installation policy, the policy binds branches and roles, as on a sync; a repository it does not name
+  // deploys nothing (a PolicyError, like a broken base configuration: an error of the installation's side).
+  const scoped: ScopedPolicy | undefined = deps.policy ? repositoryPolicy(deps.policy, base.repo) : undefined;
+  const baseConfig = scoped ? narrowConfig(loadedBase, scoped).config : loadedBase;
   const bound = baseConfig.environments.filter((env) => isBound(env, request.baseBranch, request.followedBranch));
   if (bound.length === 0) {
     return {
@@ -77,17 +86,28 @@ export async function computePreview(deps: PreviewDeps, request: PreviewRequest)
 
   const config = mergeConfig(baseConfig, headConfig, bound);
   const names = new Set(bound.map((e) => e.name));
+  const known = await deps.state.listStacks();
   const states = new Map(
-    (await deps.state.listStacks())
-      .filter((s) => s.repo === base.repo && names.has(s.environment))
-      .map((s) => [s.key, s] as const),
+    known.filter((s) => s.repo === base.repo && names.has(s.environment)).map((s) => [s.key, s] as const),
   );
-  const outcome = await renderStacks(head, config, {
+  const stackNamePrefix = `${deps.stackNamePrefix ?? ''}${scoped?.policy.stackNamePrefix ?? ''}`;
+  const rendered = await renderStacks(head, config, {
     environments: [...names],
     // The head is on another branch than the environments follow; the bound set above already chose them.
     ignoreBranch: true,
-    ...(deps.stackNamePrefix ? { stackNamePrefix: deps.stackNamePrefix } : {}),
+    ...(stackNamePrefix ? { stackNamePrefix } : {}),
   });
+  // What a sync of the merged head would refuse, the preview shows as failed: a stack another repository owns, and
+  // with a policy, what the head's gitops.yaml declares against it and each stack's region, account, roles,
+  // capabilities and resource types (the same checks as shared/engine/prepare.ts).
+  const outcome = await enforce(rendered, {
+    snapshot: head,
+    config,
+    states: new Map(known.map((s) => [s.key, s] as const)),
+    ...(scoped ? { scoped, violations: headViolations(headConfig, scoped, names) } : {}),
+    ...(deps.account ? { account: deps.account } : {}),
+  });
+  const tree = outcome.errors.length ? await RepoTree.of(head) : undefined;
 
   const stacks: PreviewStack[] = [];
   let unchanged = 0;
@@ -102,7 +122,7 @@ export async function computePreview(deps: PreviewDeps, request: PreviewRequest)
       status: 'failed',
       capabilities: [],
       newCapabilities: [],
-      failure: failureOf(failure.error),
+      failure: tree ? await withLine(failureOf(failure.error), tree, failure.error.field) : failureOf(failure.error),
     });
   }
   for (const rendered of outcome.rendered) {
@@ -128,6 +148,13 @@ export async function computePreview(deps: PreviewDeps, request: PreviewRequest)
   }
   stacks.sort((a, b) => a.key.localeCompare(b.key));
   return { kind: 'preview', preview: { ...shell, stacks, unchanged } };
+}
+
+/** The head's gitops.yaml against the policy (roles, external ids, branch bindings), for the bound environments. */
+function headViolations(head: RepoConfig, scoped: ScopedPolicy, bound: ReadonlySet<string>) {
+  const violations = new Map<string, PolicyError>();
+  for (const [env, error] of narrowConfig(head, scoped).violations) if (bound.has(env)) violations.set(env, error);
+  return violations;
 }
 
 /** An environment follows the base branch when it says so, or says nothing and the base is the followed branch. */
@@ -171,7 +198,10 @@ async function previewStack(
 ): Promise<PreviewStack | undefined> {
   const applied = state?.lastApplied;
   if (applied?.hash === rendered.hash) return undefined;
-  const previous = applied ? (await deps.state.getRendered(applied.hash))?.rendered : undefined;
+  // A stack is its account, region and name: one that moves is a new stack, compared with nothing (as in a plan).
+  const moved = applied && state && identityOf(state, deps.account) !== identityOf(rendered, deps.account);
+  const previous =
+    applied && !moved ? (await deps.state.getRendered(applied.hash, applied.revision))?.rendered : undefined;
   const base = {
     key: rendered.key,
     stack: rendered.stack,
@@ -197,7 +227,7 @@ async function previewStack(
   if (!result.hasChanges && applied) return undefined;
   return {
     ...base,
-    status: applied ? 'update' : 'create',
+    status: applied && !moved ? 'update' : 'create',
     changes: result.changes,
     diffText: result.diffText,
   };

@@ -134,9 +134,14 @@ export function parseTemplate(text: string, file: string): CfnTemplate {
   return value as CfnTemplate;
 }
 
+/** A template's YAML document, to map a value path back to its line (a policy failure found after rendering). */
+export function templateSource(text: string, file: string): YamlSource {
+  return parseYamlSource(text, file, Reason.InvalidTemplate, { schema: 'yaml-1.1', customTags: templateTags });
+}
+
 /** The line of a template path (`['Resources', 'Fn', 'Properties']`), for messages about a parsed template. */
 export function templateLineOf(text: string, file: string): (path: readonly (string | number)[]) => number | undefined {
-  const source = parseYamlSource(text, file, Reason.InvalidTemplate, { schema: 'yaml-1.1', customTags: templateTags });
+  const source = templateSource(text, file);
   return (path) => source.lineOf(path);
 }
 

@@ -1,6 +1,9 @@
 import { describe, expect, it } from 'vitest';
+import { checkDrift } from '../../shared/engine/drift.ts';
 import { driftValuesSetting, REDACTED, redactDriftValues, storableDrift } from '../../shared/engine/drift-values.ts';
+import { sync } from '../../shared/engine/sync.ts';
 import type { DriftedResource, RenderedStack } from '../../shared/model.ts';
+import { exampleRepo } from './engine-fixture.ts';
 
 const fn = (differences: DriftedResource['differences']): DriftedResource => ({
   logicalId: 'Fn',
@@ -54,6 +57,29 @@ describe('drift values', () => {
     const result = { resources: [fn([{ path: '/MemorySize', expected: '128', actual: '256', kind: 'NOT_EQUAL' }])] };
     const stored = await storableDrift(result, 'abc', async () => undefined);
     expect(stored.resources[0]!.differences).toEqual([{ path: '/MemorySize', kind: 'NOT_EQUAL' }]);
+  });
+
+  it('keeps redacted values of a synced stack: the applied template is read at the applied revision', async () => {
+    const repo = exampleRepo();
+    await sync(repo.deps, { environments: ['dev'] });
+    const drifted: DriftedResource = {
+      logicalId: 'Queue',
+      type: 'AWS::SQS::Queue',
+      status: 'MODIFIED',
+      differences: [{ path: '/VisibilityTimeout', expected: '30', actual: '60', kind: 'NOT_EQUAL' }],
+    };
+    const deps = {
+      ...repo.deps,
+      drift: {
+        detect: async (state: { key: string }) =>
+          state.key === 'dev/queue'
+            ? { status: 'Drifted' as const, resources: [drifted] }
+            : { status: 'InSync' as const, resources: [] },
+      },
+    };
+    await checkDrift(deps, { environments: ['dev'] });
+    const stored = (await repo.state.getStack('dev/queue'))?.state.drift;
+    expect(stored?.resources[0]?.differences).toEqual(drifted.differences);
   });
 
   it('is off unless the installation says "redacted", and refuses anything else by name', () => {

@@ -12,9 +12,12 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { readConfig } from '../../functions/lib/config.ts';
 import { makeSyncHandler } from '../../functions/sync.ts';
 import { makeWebhookHandler, webhookDepsFromEnv } from '../../functions/webhook.ts';
+import { S3DeliveryLedger } from '../../shared/adapters/aws/delivery-ledger-s3.ts';
+import { systemClock } from '../../shared/clock.ts';
 import type { GitOpsEvent } from '../../shared/events/catalog.ts';
 import { forgeFor } from '../../shared/forges/index.ts';
 import { consoleLogger } from '../../shared/log.ts';
+import { type S3TestServer, startS3 } from '../aws/s3-server.ts';
 import { type ForgeStandin, startForgeStandin } from '../helpers/forge-standin.ts';
 import { type ExampleRepo, renameExportsBucket, renameOrdersTable, syncedExample } from '../preview/example-repo.ts';
 import { fixture } from '../webhook/deliveries.ts';
@@ -34,6 +37,7 @@ const env = (previews: boolean) => ({
   AWS_REGION: 'eu-west-1',
   GITOPS_BUS_NAME: 'lambda-gitops',
   GITOPS_SECRETS_PREFIX: '/lambda-gitops',
+  GITOPS_STATE_BUCKET: 'gitops-state',
   GITOPS_REPOSITORIES: repositories,
   ...(previews ? { GITOPS_PREVIEWS: 'true' } : {}),
 });
@@ -54,7 +58,28 @@ function urlEvent(body: string, event: string, delivery: string): LambdaFunction
   } as unknown as LambdaFunctionURLEvent;
 }
 
+let s3: S3TestServer;
+let installation = 0;
+
+/**
+ * The webhook function's ports from its environment, its delivery ledger (pull-request deliveries are deduplicated
+ * like pushes) in the S3-protocol test server; each call is its own installation, with its own ledger.
+ */
+function containerDeps(previews: boolean) {
+  const prefix = `p${++installation}/`;
+  return () => ({
+    ...webhookDepsFromEnv(env(previews)),
+    dedupe: new S3DeliveryLedger({ bucket: s3.bucket, prefix, client: s3.client(), clock: systemClock }),
+  });
+}
+
 describe('webhook function: pull requests', () => {
+  beforeAll(async () => {
+    s3 = await startS3();
+  });
+  afterAll(async () => {
+    await s3?.close();
+  });
   beforeEach(() => {
     ssm.reset();
     bus.reset();
@@ -63,7 +88,7 @@ describe('webhook function: pull requests', () => {
   });
 
   it('puts Preview Requested on the bus for a configured repository, with the pull request', async () => {
-    const handler = makeWebhookHandler(() => webhookDepsFromEnv(env(true)));
+    const handler = makeWebhookHandler(containerDeps(true));
     const body = fixture('github-pull-request-synchronize').toString('utf8');
     const res = await handler(urlEvent(body, 'pull_request', 'pr-1'));
     expect(res.statusCode).toBe(202);
@@ -78,14 +103,25 @@ describe('webhook function: pull requests', () => {
     });
   });
 
+  it('answers a pull-request delivery replayed on another container as a duplicate: one Preview Requested', async () => {
+    const deps = containerDeps(true);
+    const body = fixture('github-pull-request-synchronize').toString('utf8');
+    const first = await makeWebhookHandler(deps)(urlEvent(body, 'pull_request', 'pr-10'));
+    // Another container of the same installation: nothing in memory, the ledger in the bucket decides.
+    const replay = await makeWebhookHandler(deps)(urlEvent(body, 'pull_request', 'pr-10-replayed'));
+    expect(first.statusCode).toBe(202);
+    expect([replay.statusCode, JSON.parse(replay.body)]).toEqual([200, { duplicate: 'pr-10-replayed' }]);
+    expect(bus.commandCalls(PutEventsCommand)).toHaveLength(1);
+  });
+
   it('ignores pull requests when previews are off, and those of other repositories', async () => {
-    const off = makeWebhookHandler(() => webhookDepsFromEnv(env(false)));
+    const off = makeWebhookHandler(containerDeps(false));
     const body = fixture('github-pull-request-opened').toString('utf8');
     const res = await off(urlEvent(body, 'pull_request', 'pr-2'));
     expect(res.statusCode).toBe(200);
     expect(JSON.parse(res.body).ignored).toContain('unsupported event pull_request');
 
-    const on = makeWebhookHandler(() => webhookDepsFromEnv(env(true)));
+    const on = makeWebhookHandler(containerDeps(true));
     const other = JSON.parse(body);
     other.repository.full_name = 'someone/else';
     other.repository.clone_url = 'https://github.com/someone/else.git';

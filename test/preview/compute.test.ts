@@ -3,11 +3,13 @@
  * safety rules (base configuration decides environments and roles; change sets only when asked, never for forks).
  */
 import { beforeAll, describe, expect, it } from 'vitest';
+import { parsePolicy } from '../../shared/policy/load.ts';
 import type { ApplyRequest } from '../../shared/ports.ts';
 import { computePreview } from '../../shared/preview/compute.ts';
 import { previewMarkdown } from '../../shared/preview/markdown.ts';
 import type { Preview } from '../../shared/preview/types.ts';
-import { type ExampleRepo, renameOrdersTable, syncedExample } from './example-repo.ts';
+import { gitText } from '../helpers/git-repo.ts';
+import { addIamUser, type ExampleRepo, examplePolicy, renameOrdersTable, syncedExample } from './example-repo.ts';
 
 let example: ExampleRepo;
 
@@ -145,6 +147,74 @@ describe('computePreview', () => {
     });
     expect(outcome.kind === 'preview' && outcome.preview.mode).toBe('offline');
     expect(calls).toBe(0);
+  });
+
+  it('with an installation policy, shows what it refuses as failures with file and line; without, the change', async () => {
+    example.branch('against-policy', {
+      'templates/data.yaml': addIamUser,
+      'gitops.yaml': (t) =>
+        t.replace('arn:aws:iam::111111111111:role/lambda-gitops-deployer', 'arn:aws:iam::999999999999:role/other'),
+    });
+    const lineOf = (file: string, text: string) =>
+      gitText(example.genv, example.dir, ['show', `against-policy:${file}`])
+        .split('\n')
+        .indexOf(text) + 1;
+    const policy = parsePolicy(examplePolicy(example.dir), 'policy.yaml');
+    const outcome = await computePreview(
+      { ...example.deps(), policy },
+      { baseBranch: 'main', headRef: 'against-policy' },
+    );
+    if (outcome.kind !== 'preview') throw new Error('no preview');
+    const p = outcome.preview;
+    // The denied type, in the template, at the line of its Type.
+    for (const key of ['dev/data', 'staging/data']) {
+      expect(byKey(p, key)).toMatchObject({
+        status: 'failed',
+        failure: {
+          reason: 'PolicyViolation',
+          file: 'templates/data.yaml',
+          line: lineOf('templates/data.yaml', '    Type: AWS::IAM::User'),
+        },
+      });
+    }
+    // A role the head names for prod that the policy does not allow: every prod stack, at the line of the role.
+    const prod = p.stacks.filter((s) => s.environment === 'prod');
+    expect(prod.map((s) => s.status)).toEqual(['failed', 'failed', 'failed', 'failed', 'failed']);
+    expect(prod[0]?.failure).toMatchObject({
+      reason: 'PolicyViolation',
+      file: 'gitops.yaml',
+      line: lineOf('gitops.yaml', '    role: arn:aws:iam::999999999999:role/other'),
+    });
+    expect(previewMarkdown(p)).toContain(
+      `templates/data.yaml:${lineOf('templates/data.yaml', '    Type: AWS::IAM::User')}\``,
+    );
+
+    // Without a policy the same head is an ordinary change (the base's prod role is used, the head's ignored).
+    const open = await preview('against-policy');
+    expect(open.stacks.map((s) => [s.key, s.status])).toEqual([
+      ['dev/data', 'update'],
+      ['prod/data', 'update'],
+      ['staging/data', 'update'],
+    ]);
+  });
+
+  it('shows a stack another repository owns as failed: a sync would refuse it', async () => {
+    example.branch('owned', { 'templates/data.yaml': renameOrdersTable });
+    const deps = example.deps();
+    const listStacks = async () =>
+      (await deps.state.listStacks()).map((s) =>
+        s.key === 'dev/data' ? { ...s, repo: 'https://git.example.com/other.git' } : s,
+      );
+    const outcome = await computePreview(
+      { ...deps, state: Object.assign(Object.create(deps.state), { listStacks }) },
+      { baseBranch: 'main', headRef: 'owned' },
+    );
+    if (outcome.kind !== 'preview') throw new Error('no preview');
+    expect(byKey(outcome.preview, 'dev/data')).toMatchObject({
+      status: 'failed',
+      failure: { reason: 'StackOwnedElsewhere' },
+    });
+    expect(byKey(outcome.preview, 'staging/data')?.status).toBe('update');
   });
 
   it('has nothing to preview when no environment is bound to the base branch', async () => {

@@ -66,3 +66,25 @@ export const renameExportsBucket = (text: string): string =>
     '  Exports:\n    Type: AWS::S3::Bucket\n    Properties:\n',
     '  Exports:\n    Type: AWS::S3::Bucket\n    Properties:\n      BucketName: !Sub "${AWS::StackName}-exports-v2"\n',
   );
+
+/** Adds an IAM user to the data stack: a resource type an installation policy may deny. */
+export const addIamUser = (text: string): string =>
+  text.replace(
+    '  Exports:\n    Type: AWS::S3::Bucket\n',
+    '  Admin:\n    Type: AWS::IAM::User\n  Exports:\n    Type: AWS::S3::Bucket\n',
+  );
+
+/**
+ * An installation policy for the example (as YAML, for `parsePolicy` or a `--policy` file): its environments and prod
+ * role as the example declares them, every capability, and no IAM users.
+ */
+export const examplePolicy = (repo: string): string => `repositories:
+  - repo: ${JSON.stringify(repo)}
+    capabilities: [CAPABILITY_IAM, CAPABILITY_NAMED_IAM, CAPABILITY_AUTO_EXPAND]
+    resourceTypes:
+      deny: ["AWS::IAM::User"]
+    environments:
+      dev: { branch: main }
+      staging: { branch: main }
+      prod: { branch: main, role: "arn:aws:iam::111111111111:role/lambda-gitops-deployer" }
+`;

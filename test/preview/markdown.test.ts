@@ -4,13 +4,13 @@
  * replaces a resource.
  */
 import { spawn } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { PREVIEW_MARKER, previewMarkdown } from '../../shared/preview/markdown.ts';
 import type { Preview } from '../../shared/preview/types.ts';
-import { type ExampleRepo, renameOrdersTable, syncedExample } from './example-repo.ts';
+import { addIamUser, type ExampleRepo, examplePolicy, renameOrdersTable, syncedExample } from './example-repo.ts';
 
 const BIN = resolve('bin/gitops.js');
 const cache = mkdtempSync(join(tmpdir(), 'gitops-preview-cache-'));
@@ -77,6 +77,29 @@ describe('gitops plan --base --output markdown', () => {
     expect(run.code).toBe(0);
     expect(run.stdout).toContain('### lambda-gitops preview: no changes');
     expect(run.stdout).toContain('15 stacks unchanged.');
+  });
+
+  it('with --policy, lists what the installation policy refuses with file and line, and exits 2', async () => {
+    example.branch('iam-user', { 'templates/data.yaml': addIamUser });
+    const policy = join(mkdtempSync(join(tmpdir(), 'gitops-preview-policy-')), 'policy.yaml');
+    writeFileSync(policy, examplePolicy(example.dir));
+    const args = [
+      'plan',
+      example.dir,
+      '--ref',
+      'iam-user',
+      '--base',
+      'main',
+      '-o',
+      'markdown',
+      '--state',
+      example.state,
+    ];
+    const run = await gitops([...args, '--policy', policy]);
+    expect(run.code).toBe(2);
+    expect(run.stdout).toMatch(/`templates\/data\.yaml:\d+`: policy violation: data \(dev\): .*AWS::IAM::User/);
+    // The same head without the policy is a change like any other.
+    expect((await gitops(args)).code).toBe(1);
   });
 
   it('refuses --output markdown without --base', async () => {

@@ -26,9 +26,11 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { makeNotifyHandler } from '../../functions/notify.ts';
 import { makeWebhookHandler, webhookDepsFromEnv } from '../../functions/webhook.ts';
 import { AwsClientFactory } from '../../shared/adapters/aws/clients.ts';
+import { S3DeliveryLedger } from '../../shared/adapters/aws/delivery-ledger-s3.ts';
 import { CloudFormationDriftDetector } from '../../shared/adapters/aws/drift-cfn.ts';
 import { SnsNotifier } from '../../shared/adapters/aws/notifier-sns.ts';
 import { SsmSecrets } from '../../shared/adapters/aws/secrets-ssm.ts';
+import { systemClock } from '../../shared/clock.ts';
 import { checkDrift } from '../../shared/engine/drift.ts';
 import { sync } from '../../shared/engine/sync.ts';
 import type { EventDetail } from '../../shared/events/catalog.ts';
@@ -36,6 +38,7 @@ import { MemoryDedupeStore, NotificationDeduper } from '../../shared/notify/dedu
 import { SlackNotifier } from '../../shared/notify/slack-notifier.ts';
 import { type DevRuntime, startDevRuntime } from '../../shared/runtime/dev.ts';
 import { FakeClock } from '../aws/fixtures.ts';
+import { startS3 } from '../aws/s3-server.ts';
 import { commitFiles, createWorkRepo, type FileSpec, makeGitEnv } from '../helpers/git-repo.ts';
 import { BASE_FILES, readTree, silent, smallRepo } from './fixture.ts';
 
@@ -201,13 +204,17 @@ describe('events fit EventBridge whatever the commit message', () => {
         author: { name: 'Ada', email: 'ada@example.com' },
       },
     });
-    const handler = makeWebhookHandler(() =>
-      webhookDepsFromEnv({
+    // The function's ports from its environment; its delivery ledger in the S3-protocol test server.
+    const s3 = await startS3();
+    const handler = makeWebhookHandler(() => ({
+      ...webhookDepsFromEnv({
         AWS_REGION: 'eu-west-1',
         GITOPS_BUS_NAME: 'lambda-gitops',
         GITOPS_SECRETS_PREFIX: '/lambda-gitops',
+        GITOPS_STATE_BUCKET: 'gitops-state',
       }),
-    );
+      dedupe: new S3DeliveryLedger({ bucket: s3.bucket, prefix: 'hostile/', client: s3.client(), clock: systemClock }),
+    }));
     const event = {
       body,
       isBase64Encoded: false,
@@ -220,7 +227,7 @@ describe('events fit EventBridge whatever the commit message', () => {
       requestContext: { http: { method: 'POST' } },
     } as unknown as LambdaFunctionURLEvent;
     // Act
-    const res = await handler(event);
+    const res = await handler(event).finally(() => s3.close());
     // Assess
     expect(res.statusCode).toBe(202);
     const entry = bus.commandCalls(PutEventsCommand)[0]!.args[0].input.Entries![0]!;
