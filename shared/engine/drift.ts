@@ -1,4 +1,5 @@
-import { toGitOpsError } from '../errors.ts';
+import { createHash } from 'node:crypto';
+import { Reason, StateError, toGitOpsError } from '../errors.ts';
 import { DetailType } from '../events/catalog.ts';
 import { emit } from '../events/publish.ts';
 import type { DriftedResource, StackKey, StackState } from '../model.ts';
@@ -28,10 +29,19 @@ export interface DriftReport {
 }
 
 /**
- * The scheduled check: revision drift (branch head against the applied state) and resource drift (live stack against
- * its template). Events fire on transitions only — first detection and resolution — never on every tick.
+ * The revision half of the check: each stack's desired state at the branch head against its applied state, with Out
+ * Of Sync on the transition. Returns the stored states too, for the resource half (here, or fanned out to workers by
+ * drift-fanout.ts).
  */
-export async function checkDrift(deps: EngineDeps, options: DriftOptions): Promise<DriftReport> {
+export async function checkRevisionDrift(
+  deps: EngineDeps,
+  options: Selection,
+): Promise<{
+  revision: string;
+  outOfSync: { key: StackKey; reason: string }[];
+  errors: { key: StackKey; message: string }[];
+  states: ReadonlyMap<StackKey, StackState>;
+}> {
   const { snapshot, outcome, states } = await prepare(deps, options);
   const revision = snapshot.commit.sha;
   const outOfSync: { key: StackKey; reason: string }[] = [];
@@ -56,17 +66,20 @@ export async function checkDrift(deps: EngineDeps, options: DriftOptions): Promi
     }
   }
   for (const failure of outcome.errors) errors.push({ key: failure.key, message: failure.error.describe() });
+  return { revision, outOfSync, errors, states };
+}
 
+/**
+ * The scheduled check: revision drift (branch head against the applied state) and resource drift (live stack against
+ * its template). Events fire on transitions only — first detection and resolution — never on every tick.
+ */
+export async function checkDrift(deps: EngineDeps, options: DriftOptions): Promise<DriftReport> {
+  const { revision, outOfSync, errors, states } = await checkRevisionDrift(deps, options);
   const drifted: { key: StackKey; resources: readonly DriftedResource[] }[] = [];
   const notChecked: StackKey[] = [];
   const healed: StackKey[] = [];
   if (options.resources !== false) {
-    const selected = [...states.values()].filter(
-      (s) =>
-        s.lastApplied &&
-        (!options.environments?.length || options.environments.includes(s.environment)) &&
-        (!options.stacks?.length || options.stacks.includes(s.stack)),
-    );
+    const selected = selectForResourceCheck(states.values(), options);
     await eachLimited(selected, options.concurrency ?? 4, async (state) => {
       let result: DriftResult;
       try {
@@ -79,7 +92,7 @@ export async function checkDrift(deps: EngineDeps, options: DriftOptions): Promi
         notChecked.push(state.key);
         return;
       }
-      await recordDrift(deps, state, result);
+      await recordDrift(deps, state.key, result, driftFingerprint(state.drift));
       if (result.status === 'Drifted') {
         drifted.push({ key: state.key, resources: result.resources });
         if (state.syncPolicy?.selfHeal && state.lastApplied) {
@@ -102,29 +115,79 @@ export async function checkDrift(deps: EngineDeps, options: DriftOptions): Promi
   return { revision, outOfSync, drifted, notChecked, errors, healed };
 }
 
-async function recordDrift(deps: EngineDeps, state: StackState, result: DriftResult): Promise<void> {
-  const before = state.drift;
-  const at = deps.clock.now().toISOString();
-  const fingerprint = (resources: readonly DriftedResource[]) =>
-    JSON.stringify(resources.map((r) => [r.logicalId, r.status, r.differences.map((d) => d.path)]).sort());
-  const changed = before.status !== result.status || fingerprint(before.resources) !== fingerprint(result.resources);
-  if (!changed) return;
-  await update(deps, state, { drift: { status: result.status, resources: result.resources, checkedAt: at } });
-  if (result.status === 'Drifted') {
-    const names = result.resources.map((r) => `${r.logicalId} (${r.type}) ${r.status}`).join(', ');
-    await emit(deps.events, deps.clock, DetailType.DriftDetected, {
-      ...stateDetail(state),
-      reason: 'ResourceDrift',
-      message: `${state.stack} (${state.environment}): ${result.resources.length} resource(s) drifted: ${names}`,
-      resources: result.resources,
-    });
-  } else if (before.status === 'Drifted') {
-    await emit(deps.events, deps.clock, DetailType.DriftResolved, {
-      ...stateDetail(state),
-      reason: 'InSync',
-      message: `${state.stack} (${state.environment}): no resource drift any more`,
-    });
+/**
+ * Drift results compare by status and by which resources differ where (not by values or times); a hash, so a queued
+ * work item carries 64 characters per stack whatever its drift.
+ */
+export function driftFingerprint(drift: { readonly status: string; readonly resources: readonly DriftedResource[] }) {
+  const parts = drift.resources.map((r) => JSON.stringify([r.logicalId, r.status, r.differences.map((d) => d.path)]));
+  return createHash('sha256')
+    .update(`${drift.status}\n${parts.sort().join('\n')}`)
+    .digest('hex');
+}
+
+/**
+ * Records a drift result and emits Drift Detected / Drift Resolved only on a transition of the STORED state: the
+ * decision is made against the object read, and the write is conditional on that read's version, so when several
+ * workers (or a worker and an apply) race, exactly one writer sees each transition and only it emits. `seen` is the
+ * fingerprint of the drift the caller last saw: when the result matches it, nothing is read (the steady state costs no state reads).
+ * Returns the transition made, if any.
+ */
+export async function recordDrift(
+  deps: EngineDeps,
+  key: StackKey,
+  result: DriftResult,
+  seen?: string,
+): Promise<'detected' | 'resolved' | 'changed' | undefined> {
+  const after = driftFingerprint(result);
+  if (seen === after) return undefined;
+  for (let attempt = 0; ; attempt++) {
+    const stored = await deps.state.getStack(key);
+    if (!stored) return undefined;
+    const state = stored.state;
+    const before = state.drift;
+    if (driftFingerprint(before) === after) return undefined;
+    const at = deps.clock.now().toISOString();
+    try {
+      await deps.state.putStack(
+        { ...state, drift: { status: result.status, resources: result.resources, checkedAt: at }, updatedAt: at },
+        { ifVersion: stored.version },
+      );
+    } catch (err) {
+      // Another writer changed the state since the read: decide again against what it wrote.
+      if (err instanceof StateError && err.reason === Reason.StateConflict && attempt < 4) continue;
+      throw err;
+    }
+    if (result.status === 'Drifted') {
+      const names = result.resources.map((r) => `${r.logicalId} (${r.type}) ${r.status}`).join(', ');
+      await emit(deps.events, deps.clock, DetailType.DriftDetected, {
+        ...stateDetail(state),
+        reason: 'ResourceDrift',
+        message: `${state.stack} (${state.environment}): ${result.resources.length} resource(s) drifted: ${names}`,
+        resources: result.resources,
+      });
+      return 'detected';
+    }
+    if (before.status === 'Drifted') {
+      await emit(deps.events, deps.clock, DetailType.DriftResolved, {
+        ...stateDetail(state),
+        reason: 'InSync',
+        message: `${state.stack} (${state.environment}): no resource drift any more`,
+      });
+      return 'resolved';
+    }
+    return 'changed';
   }
+}
+
+/** The stacks whose live resources a run checks: applied ones, within the selection. */
+export function selectForResourceCheck(states: Iterable<StackState>, options: Selection): StackState[] {
+  return [...states].filter(
+    (s) =>
+      s.lastApplied &&
+      (!options.environments?.length || options.environments.includes(s.environment)) &&
+      (!options.stacks?.length || options.stacks.includes(s.stack)),
+  );
 }
 
 async function markSynced(deps: EngineDeps, state: StackState, revision: string): Promise<void> {

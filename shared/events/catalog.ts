@@ -20,6 +20,7 @@ export const DetailType = {
   DriftResolved: 'Drift Resolved',
   HealthDegraded: 'Health Degraded',
   HealthRestored: 'Health Restored',
+  DriftRunSkipped: 'Drift Run Skipped',
 } as const;
 export type DetailType = (typeof DetailType)[keyof typeof DetailType];
 
@@ -78,4 +79,5 @@ export const defaultSeverity: Readonly<Record<DetailType, Severity>> = {
   'Drift Resolved': 'info',
   'Health Degraded': 'error',
   'Health Restored': 'info',
+  'Drift Run Skipped': 'warning',
 };
