@@ -22,6 +22,7 @@ import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { DetailType, EVENT_SOURCE } from '../shared/events/catalog.ts';
 import { DEFAULT_STACK_NAME_PREFIX } from '../shared/model.ts';
+import { DriftFanOut } from './drift-fanout.ts';
 import { FUNCTION_BUNDLING, SOURCE_MAPS_NODE_OPTIONS } from './function-bundling.ts';
 import {
   FUNCTION_MEMORY_MB,
@@ -75,7 +76,7 @@ export interface GitOpsSlackChannel {
   readonly configurationName?: string;
 }
 
-export type GitOpsFunctionName = 'webhook' | 'sync' | 'apply' | 'drift' | 'notify';
+export type GitOpsFunctionName = 'webhook' | 'sync' | 'apply' | 'drift' | 'notify' | 'drift-worker';
 
 export interface GitOpsProps {
   /**
@@ -273,6 +274,11 @@ const FUNCTION_SPECS: Readonly<Record<GitOpsFunctionName, FunctionSpec>> = {
     memorySize: FUNCTION_MEMORY_MB.notify,
     description: 'Alerts (SNS, Slack) and commit statuses',
   },
+  'drift-worker': {
+    timeout: Duration.minutes(15),
+    memorySize: FUNCTION_MEMORY_MB.driftWorker,
+    description: 'Checks one queued account-region batch of a drift run',
+  },
 };
 
 /** SQS wants a visibility timeout of at least 6x the consumer's timeout so a retried batch is not seen twice. */
@@ -292,6 +298,8 @@ export class GitOps extends Construct {
   public readonly webhookUrl: lambda.FunctionUrl;
   public readonly serviceRole: iam.Role;
   public readonly dashboard: cloudwatch.Dashboard;
+  /** The drift run's work queue, dead-letter queue, alarms and widgets. */
+  public readonly driftFanOut: DriftFanOut;
   /** Dead-letter queues, by the queue (or delivery path) they serve. */
   public readonly deadLetterQueues: Readonly<Record<'sync' | 'apply' | 'delivery', sqs.Queue>>;
   /** Names of the SSM SecureString parameters the operator must create; optional ones only when enabled. */
@@ -546,7 +554,20 @@ export class GitOps extends Construct {
       [FunctionEnv.githubStatus]: String(props.githubCommitStatus ?? false),
       [FunctionEnv.githubApiUrl]: config.githubApiUrl,
     });
-    this.functions = { webhook, sync, apply, drift, notify };
+    // The resource pass of each drift run, fanned out per account-region (stack/drift-fanout.ts).
+    const driftWorker = fn('drift-worker', {
+      [FunctionEnv.busName]: this.bus.eventBusName,
+      ...state,
+      [FunctionEnv.repositories]: repositoriesJson,
+      [FunctionEnv.stackNamePrefix]: config.stackNamePrefix,
+    });
+    this.driftFanOut = new DriftFanOut(this, 'DriftFanOut', {
+      planner: drift,
+      worker: driftWorker,
+      workerTimeout: FUNCTION_SPECS['drift-worker'].timeout,
+      workerBudget: Duration.minutes(5),
+    });
+    this.functions = { webhook, sync, apply, drift, notify, 'drift-worker': driftWorker };
 
     // ---- permissions: each function gets what it calls, nothing more ------------------------------------------
     const parameterArn = (name: string) =>
@@ -574,7 +595,7 @@ export class GitOps extends Construct {
       );
     };
     const names = this.secretParameterNames;
-    for (const f of [webhook, sync, apply, drift]) this.bus.grantPutEventsTo(f);
+    for (const f of [webhook, sync, apply, drift, driftWorker]) this.bus.grantPutEventsTo(f);
     grantSecrets(webhook, names.webhookSecret);
     grantSecrets(sync, names.gitToken, ...(props.trustedKeyParameters ?? []));
     grantSecrets(drift, names.gitToken, ...(props.trustedKeyParameters ?? []));
@@ -582,6 +603,7 @@ export class GitOps extends Construct {
     this.grantState(sync, config.statePrefix);
     this.grantState(apply, config.statePrefix);
     this.grantState(drift, config.statePrefix);
+    this.grantState(driftWorker, config.statePrefix);
     this.grantState(notify, `${config.statePrefix}notify/`);
     this.applyQueue.grantSendMessages(sync);
     this.alertsTopic.grantPublish(notify);
@@ -601,6 +623,7 @@ export class GitOps extends Construct {
       `${config.stackNamePrefix}* in this account (any region, as environments choose theirs).`;
     this.acknowledgeResource(apply.role!, stackArn, stackReason);
     this.acknowledgeResource(drift.role!, stackArn, stackReason);
+    this.acknowledgeResource(driftWorker.role!, stackArn, stackReason);
     const transformArn = `arn:${Aws.PARTITION}:cloudformation:*:aws:transform/*`;
     this.acknowledgeResource(
       apply.role!,
@@ -659,22 +682,24 @@ export class GitOps extends Construct {
         resources: [alarmArn],
       }),
     );
-    drift.addToRolePolicy(
-      new iam.PolicyStatement({
-        actions: [
-          'cloudformation:DetectStackDrift',
-          'cloudformation:DetectStackResourceDrift',
-          'cloudformation:DescribeStackResourceDrifts',
-          'cloudformation:DescribeStacks',
-          'cloudformation:DescribeStackResources',
-        ],
-        resources: [stackArn],
-      }),
-    );
-    // DescribeStackDriftDetectionStatus has no resource-level permissions: it takes a detection id, not a stack.
-    drift.addToRolePolicy(
-      new iam.PolicyStatement({ actions: ['cloudformation:DescribeStackDriftDetectionStatus'], resources: ['*'] }),
-    );
+    for (const f of [drift, driftWorker]) {
+      f.addToRolePolicy(
+        new iam.PolicyStatement({
+          actions: [
+            'cloudformation:DetectStackDrift',
+            'cloudformation:DetectStackResourceDrift',
+            'cloudformation:DescribeStackResourceDrifts',
+            'cloudformation:DescribeStacks',
+            'cloudformation:DescribeStackResources',
+          ],
+          resources: [stackArn],
+        }),
+      );
+      // DescribeStackDriftDetectionStatus has no resource-level permissions: it takes a detection id, not a stack.
+      f.addToRolePolicy(
+        new iam.PolicyStatement({ actions: ['cloudformation:DescribeStackDriftDetectionStatus'], resources: ['*'] }),
+      );
+    }
     if (config.environments.length > 0) {
       const assume = new iam.PolicyStatement({
         actions: ['sts:AssumeRole', 'sts:TagSession'],
@@ -682,6 +707,7 @@ export class GitOps extends Construct {
       });
       apply.addToRolePolicy(assume);
       drift.addToRolePolicy(assume);
+      driftWorker.addToRolePolicy(assume);
     }
     const codeCommitRepos = config.repositories.filter((r) => r.provider === 'codecommit');
     if (codeCommitRepos.length > 0) {
@@ -842,6 +868,11 @@ export class GitOps extends Construct {
     const driftedStacks = this.emfMetric(Metrics.driftedStacks, 'Maximum');
     this.alarm('SyncFailedAlarm', syncFailed, { description: 'A sync or apply failed (see the Sync Failed event)' });
     this.alarm('DriftedStacksAlarm', driftedStacks, { description: 'Managed stacks have drifted from Git' });
+    for (const alarm of this.driftFanOut.alarms) {
+      alarm.addAlarmAction(this.alarmAction);
+      alarm.addOkAction(this.alarmAction);
+      this.alarms.push(alarm);
+    }
 
     this.dashboard = new cloudwatch.Dashboard(this, 'Dashboard', {
       defaultInterval: Duration.hours(6),
@@ -882,6 +913,7 @@ export class GitOps extends Construct {
             width: 8,
           }),
         ],
+        [...this.driftFanOut.widgets],
         [new cloudwatch.AlarmStatusWidget({ title: 'Alarms', alarms: this.alarms, width: 24 })],
       ],
     });
@@ -1221,7 +1253,7 @@ function validate(props: GitOpsProps, stack: Stack): ValidatedConfig {
     }
   }
 
-  const names: readonly GitOpsFunctionName[] = ['webhook', 'sync', 'apply', 'drift', 'notify'];
+  const names: readonly GitOpsFunctionName[] = ['webhook', 'sync', 'apply', 'drift', 'notify', 'drift-worker'];
   const entries = Object.fromEntries(
     names.map((n) => [n, resolve(PROJECT_ROOT, props.functionEntries?.[n] ?? `functions/${n}.ts`)]),
   ) as Record<GitOpsFunctionName, string>;
