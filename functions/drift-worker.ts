@@ -11,18 +11,15 @@ import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { SqsDriftWorkQueue } from '../shared/adapters/aws/drift-queue-sqs.ts';
 import { S3DriftRunStore } from '../shared/adapters/aws/drift-run-s3.ts';
 import type { EngineDeps } from '../shared/engine/deps.ts';
-import {
-  type DriftRunStore,
-  type DriftWorkItem,
-  type DriftWorkQueue,
-  runDriftWorkItem,
-} from '../shared/engine/drift-fanout.ts';
+import type { DriftRunStore, DriftWorkItem, DriftWorkQueue } from '../shared/engine/drift-items.ts';
+import { runDriftWorkItem } from '../shared/engine/drift-worker.ts';
 import { ConfigError, Reason, toGitOpsError } from '../shared/errors.ts';
-import type { Logger } from '../shared/ports.ts';
+import type { Logger, Source } from '../shared/ports.ts';
+import { awsPorts } from '../shared/runtime/aws-ports.ts';
 import { FunctionEnv, Metrics as MetricNames, type RepositoryEnv } from '../stack/function-env.ts';
-import { DRIFT_CONCURRENCY } from './drift.ts';
+import { awsSettings } from './lib/aws-settings.ts';
 import { type FunctionConfig, readConfig } from './lib/config.ts';
-import { engineCache } from './lib/engines.ts';
+import { DRIFT_CONCURRENCY } from './lib/drift-settings.ts';
 import { deadlineSignal, functionLogger } from './lib/powertools.ts';
 
 /**
@@ -47,12 +44,31 @@ export interface DriftWorkerDeps {
 export function driftWorkerDepsFromEnv(env: NodeJS.ProcessEnv = process.env): DriftWorkerDeps {
   const config = readConfig(env, ['busName', 'stateBucket', 'driftQueueUrl']);
   const { logger } = functionLogger('drift-worker');
-  const engines = engineCache(config, logger);
+  const cacheDir = '/tmp/gitops-cache/drift-worker';
+  const ports = awsPorts(awsSettings(config, logger, cacheDir));
+  const engines = new Map<string, EngineDeps>();
   return {
     config,
     logger,
     metrics: new Metrics({ namespace: MetricNames.namespace, serviceName: 'drift-worker' }),
-    engine: (repo) => engines(repo.url),
+    engine: (repo) => {
+      let deps = engines.get(repo.url);
+      if (deps === undefined) {
+        // The worker checks what its item names and reads no repository; only a self-healing re-apply may ask the
+        // source (to order commits), so Git is loaded then, not at every cold start.
+        deps = {
+          ...ports,
+          source: lazySource(async () =>
+            (await import('../shared/source/index.ts')).openSource(repo.url, {
+              cacheDir,
+              token: () => ports.secrets.get('git-token'),
+            }),
+          ),
+        };
+        engines.set(repo.url, deps);
+      }
+      return deps;
+    },
     runs: new S3DriftRunStore({
       bucket: config.bucket,
       prefix: config.statePrefix,
@@ -63,6 +79,24 @@ export function driftWorkerDepsFromEnv(env: NodeJS.ProcessEnv = process.env): Dr
       client: new SQSClient({ region: config.region }),
     }),
     budgetMs: (Number(env[FunctionEnv.driftWorkerBudgetSeconds]) || DRIFT_WORKER_BUDGET_SECONDS) * 1000,
+  };
+}
+
+/** A Source made on first use. */
+function lazySource(load: () => Promise<Source>): Source {
+  let source: Promise<Source> | undefined;
+  const get = () => {
+    source ??= load();
+    return source;
+  };
+  return {
+    fetch: async (options) => (await get()).fetch(options),
+    isAncestor: async (ancestor, descendant, signal) => (await get()).isAncestor?.(ancestor, descendant, signal),
+    readSignature: async (sha) => {
+      const s = await get();
+      if (!s.readSignature) throw new ConfigError(Reason.Internal, 'this source cannot read commit signatures');
+      return s.readSignature(sha);
+    },
   };
 }
 

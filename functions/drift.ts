@@ -16,16 +16,11 @@ import { toGitOpsError } from '../shared/errors.ts';
 import type { Logger } from '../shared/ports.ts';
 import { FunctionEnv, Metrics as MetricNames, type RepositoryEnv } from '../stack/function-env.ts';
 import { type FunctionConfig, readConfig } from './lib/config.ts';
+import { DRIFT_CONCURRENCY } from './lib/drift-settings.ts';
 import { engineCache } from './lib/engines.ts';
 import { deadlineSignal, functionLogger } from './lib/powertools.ts';
 
-/**
- * Stacks checked at once by the scheduled run. Detection takes seconds per stack while the calls are few (about two
- * per stack), so the run is bounded by CloudFormation's request rate, not by this: twenty at a time keeps the rate
- * busy without waiting, and the throttling that follows is absorbed with backoff (bench/drift.ts measures both).
- * Fewer seconds per run is also what the drift function is billed for.
- */
-export const DRIFT_CONCURRENCY = 20;
+export { DRIFT_CONCURRENCY } from './lib/drift-settings.ts';
 
 export interface DriftHandlerDeps {
   readonly config: FunctionConfig;

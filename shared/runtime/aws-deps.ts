@@ -1,113 +1,14 @@
 /**
- * The AWS composition root: the engine's ports built from the AWS adapters. The Lambda handlers and
- * `gitops … --target aws` both call this, so a laptop and the deployed functions run the same adapters with the same
- * settings. Clients come from the SDK's standard configuration (profiles, AWS_REGION, AWS_ENDPOINT_URL and the
- * per-service endpoint variables); tests pass their own.
+ * The AWS composition root: the engine's ports built from the AWS adapters (aws-ports.ts) and the repository's Git
+ * source. The Lambda handlers and `gitops … --target aws` both call this, so a laptop and the deployed functions run
+ * the same adapters with the same settings.
  */
-import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
-import { S3Client } from '@aws-sdk/client-s3';
-import { SSMClient } from '@aws-sdk/client-ssm';
-import { CloudFormationApplier } from '../adapters/aws/applier-cfn.ts';
-import { AwsClientFactory, type CloudFormationClients } from '../adapters/aws/clients.ts';
-import { CloudFormationDriftDetector } from '../adapters/aws/drift-cfn.ts';
-import { EventBridgeSink } from '../adapters/aws/events-eventbridge.ts';
-import { SsmSecrets } from '../adapters/aws/secrets-ssm.ts';
-import { S3StateStore } from '../adapters/aws/state-s3.ts';
-import { S3TemplateUploader } from '../adapters/aws/template-uploader.ts';
-import { systemClock } from '../clock.ts';
 import type { EngineDeps } from '../engine/deps.ts';
-import { ConfigError, Reason } from '../errors.ts';
-import { DEFAULT_STACK_NAME_PREFIX, type RenderedStack } from '../model.ts';
-import type { Applier, Clock, Logger, Secrets, Source } from '../ports.ts';
+import type { Secrets, Source } from '../ports.ts';
 import { openSource } from '../source/index.ts';
+import { type AwsSettings, awsPorts } from './aws-ports.ts';
 
-export interface AwsSettings {
-  /** The state bucket (`state/`, `history/`, `rendered/`, large templates under `templates/`). */
-  readonly bucket: string;
-  readonly prefix?: string;
-  readonly busName: string;
-  /** SSM Parameter Store prefix of the secrets. @default `/lambda-gitops` */
-  readonly secretsPrefix?: string;
-  /** The installation's region (the bucket's). */
-  readonly region: string;
-  /** Where fetched repositories are cached (`/tmp` in Lambda, kept while the container is warm). */
-  readonly cacheDir: string;
-  readonly logger: Logger;
-  readonly clock?: Clock;
-  /** Every managed stack's name starts with this (the installation's IAM scope). @default 'gitops-' */
-  readonly stackNamePrefix?: string;
-  /**
-   * CloudFormation service role for stacks that name none and live in the installation's own account (no
-   * environment role): CloudFormation then acts with that role's rights, not the apply function's.
-   */
-  readonly serviceRole?: string;
-  /**
-   * SSM parameters holding the armored OpenPGP public keys the installation trusts: when set, only commits signed by
-   * one of them are applied, whatever the repository's `gitops.yaml` says.
-   */
-  readonly trustedKeyParameters?: readonly string[];
-  /** How long one stack operation may take. @default 30 minutes */
-  readonly stackTimeoutMs?: number;
-  readonly clients?: {
-    readonly s3?: S3Client;
-    readonly eventBridge?: EventBridgeClient;
-    readonly ssm?: SSMClient;
-    readonly cloudFormation?: CloudFormationClients;
-  };
-}
-
-/** The ports that need no repository: enough for the apply and notify functions and `status --target aws`. */
-export function awsPorts(settings: AwsSettings): Omit<EngineDeps, 'source'> & { secrets: Secrets } {
-  for (const [field, value] of [
-    ['bucket', settings.bucket],
-    ['busName', settings.busName],
-    ['region', settings.region],
-  ] as const) {
-    if (!value) {
-      throw new ConfigError(Reason.InvalidConfig, `the AWS target needs a ${field} (see --bucket, --bus, --region)`, {
-        field,
-      });
-    }
-  }
-  const clock = settings.clock ?? systemClock;
-  const s3 = settings.clients?.s3 ?? new S3Client({ region: settings.region });
-  const cloudFormation = settings.clients?.cloudFormation ?? new AwsClientFactory({ clock });
-  return {
-    state: new S3StateStore({
-      bucket: settings.bucket,
-      ...(settings.prefix ? { prefix: settings.prefix } : {}),
-      client: s3,
-    }),
-    applier: withDefaultServiceRole(
-      settings.serviceRole,
-      new CloudFormationApplier({
-        clients: cloudFormation,
-        uploader: new S3TemplateUploader({ bucket: settings.bucket, region: settings.region, client: s3 }),
-        clock,
-        logger: settings.logger,
-        ...(settings.stackTimeoutMs ? { stackTimeoutMs: settings.stackTimeoutMs } : {}),
-      }),
-    ),
-    drift: new CloudFormationDriftDetector({ clients: cloudFormation, clock }),
-    events: new EventBridgeSink({
-      eventBusName: settings.busName,
-      client: settings.clients?.eventBridge ?? new EventBridgeClient({ region: settings.region }),
-      clock,
-    }),
-    secrets: new SsmSecrets({
-      ...(settings.secretsPrefix ? { prefix: settings.secretsPrefix } : {}),
-      client: settings.clients?.ssm ?? new SSMClient({ region: settings.region }),
-      clock,
-    }),
-    clock,
-    logger: settings.logger,
-    defaultRegion: settings.region,
-    stackNamePrefix: settings.stackNamePrefix ?? DEFAULT_STACK_NAME_PREFIX,
-    ...(settings.trustedKeyParameters?.length
-      ? { requireSigned: { keys: [], ssmKeys: [...settings.trustedKeyParameters] } }
-      : {}),
-  };
-}
+export { type AwsSettings, awsPorts, withDefaultServiceRole } from './aws-ports.ts';
 
 /** Every port, with the repository's source; the git token is read from SSM when the source asks for it. */
 export function awsDeps(settings: AwsSettings, repo: string, source?: Source): EngineDeps & { secrets: Secrets } {
@@ -120,21 +21,5 @@ export function awsDeps(settings: AwsSettings, repo: string, source?: Source): E
         cacheDir: settings.cacheDir,
         token: () => ports.secrets.get('git-token'),
       }),
-  };
-}
-
-/**
- * Gives stacks without their own `serviceRole` the installation's service role — only those in the installation's
- * account: a stack whose environment assumes a role in another account cannot pass a role of this one.
- */
-export function withDefaultServiceRole(role: string | undefined, applier: Applier): Applier {
-  if (!role) return applier;
-  const withRole = (rendered: RenderedStack): RenderedStack =>
-    rendered.serviceRole || rendered.role ? rendered : { ...rendered, serviceRole: role };
-  return {
-    preview: (request) => applier.preview({ ...request, rendered: withRole(request.rendered) }),
-    apply: (request) => applier.apply({ ...request, rendered: withRole(request.rendered) }),
-    delete: (request) => applier.delete(request),
-    ...(applier.health ? { health: (rendered, signal) => applier.health!(withRole(rendered), signal) } : {}),
   };
 }
