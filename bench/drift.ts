@@ -27,8 +27,8 @@ import { type Figure, formatTable } from './lib/figures.ts';
 /** The drift function's concurrency: what the scheduled run uses. */
 export const ENGINE_CONCURRENCY = DRIFT_CONCURRENCY;
 export const WINDOW_S = 15 * 60;
-const RATE = 10;
-const BURST = 20;
+export const RATE = 10;
+export const BURST = 20;
 
 export interface DriftCounts {
   readonly stacks: number;
@@ -41,7 +41,7 @@ export interface DriftCounts {
   readonly concurrency: number;
 }
 
-function scaledClock(scale: number): Clock {
+export function scaledClock(scale: number): Clock {
   const start = Date.now();
   return {
     now: () => new Date(start + (Date.now() - start) / scale),
@@ -56,31 +56,42 @@ function scaledClock(scale: number): Clock {
 /** Deterministic per-stack numbers, so runs compare. */
 const unit = (i: number, salt: number) => ((Math.imul(i + 1, 2654435761) ^ Math.imul(salt, 40503)) >>> 0) / 2 ** 32;
 
-class CloudFormationStandIn {
+export class CloudFormationStandIn {
   readonly byOperation: Record<string, number> = {};
   throttled = 0;
-  #tokens = BURST;
-  #refilled: number;
+  /** One token bucket per account and region, as CloudFormation limits its API. */
+  readonly #buckets = new Map<string, { tokens: number; refilled: number }>();
   readonly #detections = new Map<string, { stack: number; doneAt: number }>();
   #next = 0;
 
   constructor(
     private readonly clock: Clock,
     private readonly indexOf: (stackName: string) => number,
-  ) {
-    this.#refilled = clock.now().getTime();
+  ) {}
+
+  /** A client of one account-region: its calls pay that account-region's bucket. */
+  client(accountRegion: string): CloudFormationClient {
+    return { send: (command: never) => this.send(command, accountRegion) } as unknown as CloudFormationClient;
   }
 
   /** The client's `send`: wait the call's latency, pay a token or throttle, then answer like CloudFormation. */
-  async send(command: { constructor: { name: string }; input: Record<string, unknown> }): Promise<unknown> {
+  async send(
+    command: { constructor: { name: string }; input: Record<string, unknown> },
+    accountRegion = 'self/eu-west-1',
+  ): Promise<unknown> {
     const op = command.constructor.name.replace(/Command$/, '');
     this.byOperation[op] = (this.byOperation[op] ?? 0) + 1;
     const call = this.#next++;
     await this.clock.sleep(20 + 30 * unit(call, 7));
     const now = this.clock.now().getTime();
-    this.#tokens = Math.min(BURST, this.#tokens + ((now - this.#refilled) / 1000) * RATE);
-    this.#refilled = now;
-    if (this.#tokens < 1) {
+    let bucket = this.#buckets.get(accountRegion);
+    if (!bucket) {
+      bucket = { tokens: BURST, refilled: now };
+      this.#buckets.set(accountRegion, bucket);
+    }
+    bucket.tokens = Math.min(BURST, bucket.tokens + ((now - bucket.refilled) / 1000) * RATE);
+    bucket.refilled = now;
+    if (bucket.tokens < 1) {
       this.throttled++;
       throw Object.assign(new Error('Rate exceeded'), {
         name: 'Throttling',
@@ -88,7 +99,7 @@ class CloudFormationStandIn {
         $metadata: { httpStatusCode: 400 },
       });
     }
-    this.#tokens -= 1;
+    bucket.tokens -= 1;
     const input = command.input;
     switch (op) {
       case 'DescribeStacks':
@@ -139,7 +150,7 @@ class CloudFormationStandIn {
 }
 
 /** 5 % of the stacks drifted with 2 resources, 1 % with 150 (two pages). */
-function driftedResources(stack: number): number {
+export function driftedResources(stack: number): number {
   if (stack % 100 === 7) return 150;
   return stack % 20 === 3 ? 2 : 0;
 }

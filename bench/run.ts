@@ -2,8 +2,8 @@
  * `npm run bench [-- --quick]`: every benchmark in bench/, one table, and bench/results/latest.json as
  * `{ machine, figures: [{ name, value, unit, reference, goal, met }] }`. Benchmarks are not tests: a missed goal is
  * printed and recorded, and never fails the run (the exit code is 0 unless a benchmark itself breaks).
- * `--only <part>` runs one of fetch, sync, webhook, init, drift (drift includes the drift run and cost), cli, and
- * replaces only that part's figures in latest.json (the others stay as they were);
+ * `--only <part>` runs one of fetch, sync, webhook, init, drift (drift includes the fan-out, the drift run and cost),
+ * cli, and replaces only that part's figures in latest.json (the others stay as they were);
  * `--node <path>` imports the bundles of the init figures with another `node` binary.
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -13,6 +13,7 @@ import { benchCliStart } from './cli-start.ts';
 import { benchColdStart } from './cold-start.ts';
 import { costFigures } from './cost.ts';
 import { benchDrift } from './drift.ts';
+import { benchDriftFanOut } from './drift-fanout.ts';
 import { measureDriftRun } from './drift-run.ts';
 import { benchFetch } from './fetch.ts';
 import { type Figure, formatTable } from './lib/figures.ts';
@@ -38,9 +39,10 @@ const parts: [string, () => Promise<Figure[]>][] = [
   [
     'drift',
     async () => {
-      const { figures, counts } = await benchDrift({ quick });
+      const { figures } = await benchDrift({ quick });
+      const fanOut = await benchDriftFanOut({ quick });
       const run = await measureDriftRun({ quick });
-      return [...figures, ...run.figures, ...costFigures(counts, run.costs)];
+      return [...figures, ...fanOut.figures, ...run.figures, ...costFigures(fanOut.costs, run.costs)];
     },
   ],
   ['cli', () => benchCliStart({ quick })],

@@ -1,21 +1,26 @@
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
+import { S3Client } from '@aws-sdk/client-s3';
+import { SQSClient } from '@aws-sdk/client-sqs';
 import type { Context } from 'aws-lambda';
+import { SqsDriftWorkQueue } from '../shared/adapters/aws/drift-queue-sqs.ts';
+import { S3DriftRunStore } from '../shared/adapters/aws/drift-run-s3.ts';
 import type { EngineDeps } from '../shared/engine/deps.ts';
 import { checkDrift, type DriftReport } from '../shared/engine/drift.ts';
+import {
+  type DriftRunStore,
+  type DriftWorkQueue,
+  type PlanResult,
+  planDriftRun,
+} from '../shared/engine/drift-fanout.ts';
 import { toGitOpsError } from '../shared/errors.ts';
-import { Metrics as MetricNames, type RepositoryEnv } from '../shared/function-env.ts';
+import { FunctionEnv, Metrics as MetricNames, type RepositoryEnv } from '../shared/function-env.ts';
 import type { Logger } from '../shared/ports.ts';
 import { type FunctionConfig, readConfig } from './lib/config.ts';
+import { DRIFT_CONCURRENCY } from './lib/drift-settings.ts';
 import { engineCache } from './lib/engines.ts';
 import { deadlineSignal, functionLogger } from './lib/powertools.ts';
 
-/**
- * Stacks checked at once by the scheduled run. Detection takes seconds per stack while the calls are few (about two
- * per stack), so the run is bounded by CloudFormation's request rate, not by this: twenty at a time keeps the rate
- * busy without waiting, and the throttling that follows is absorbed with backoff (bench/drift.ts measures both).
- * Fewer seconds per run is also what the drift function is billed for.
- */
-export const DRIFT_CONCURRENCY = 20;
+export { DRIFT_CONCURRENCY } from './lib/drift-settings.ts';
 
 export interface DriftHandlerDeps {
   readonly config: FunctionConfig;
@@ -24,18 +29,67 @@ export interface DriftHandlerDeps {
   readonly metrics?: Metrics;
   /** Stacks checked at once: DetectStackDrift is throttled per account. @default DRIFT_CONCURRENCY */
   readonly concurrency?: number;
+  /**
+   * With a drift work queue (GITOPS_DRIFT_QUEUE_URL), the scheduled run only plans: the revision pass here, the
+   * resource pass queued per account-region for the drift worker (shared/engine/drift-fanout.ts).
+   */
+  readonly fanOut?: { readonly runs: DriftRunStore; readonly queue: DriftWorkQueue; readonly staleAfterMs: number };
 }
+
+/** An unfinished run older than this has died: 6 hours, far beyond any run the workers' budgets allow. */
+export const DRIFT_RUN_STALE_SECONDS = 6 * 3600;
 
 export function driftDepsFromEnv(env: NodeJS.ProcessEnv = process.env): DriftHandlerDeps {
   const config = readConfig(env, ['busName', 'stateBucket']);
   const { logger } = functionLogger('drift');
   const engines = engineCache(config, logger);
+  const queueUrl = env[FunctionEnv.driftQueueUrl];
+  const fanOut = queueUrl
+    ? {
+        runs: new S3DriftRunStore({
+          bucket: config.bucket,
+          prefix: config.statePrefix,
+          client: new S3Client({ region: config.region }),
+        }),
+        queue: new SqsDriftWorkQueue({ queueUrl, client: new SQSClient({ region: config.region }) }),
+        staleAfterMs: (Number(env[FunctionEnv.driftRunStaleSeconds]) || DRIFT_RUN_STALE_SECONDS) * 1000,
+      }
+    : undefined;
   return {
     config,
     logger,
     metrics: new Metrics({ namespace: MetricNames.namespace, serviceName: 'drift' }),
     engine: (repo) => engines(repo.url),
+    ...(fanOut ? { fanOut } : {}),
   };
+}
+
+/** The scheduled run with a work queue: plan, queue, and publish what is known drifted now. */
+async function planRun(d: DriftHandlerDeps, fanOut: NonNullable<DriftHandlerDeps['fanOut']>, signal: AbortSignal) {
+  const repositories = d.config.repositories.map((repo) => ({
+    name: repo.name,
+    branch: repo.branch,
+    deps: d.engine(repo),
+  }));
+  const first = repositories[0]?.deps;
+  if (!first)
+    return { status: 'queued', runId: '', items: 0, stacks: 0, outOfSync: 0, drifted: 0, errors: [] } as PlanResult;
+  const result = await planDriftRun({ ...fanOut, repositories, deps: first, signal });
+  if (result.status === 'skipped') {
+    d.logger.warn(`drift run skipped: run ${result.runId} still has ${result.backlog} stack(s) to check`);
+  } else {
+    d.logger.info(`drift run ${result.runId}: ${result.stacks} stack(s) queued in ${result.items} item(s)`, {
+      outOfSync: result.outOfSync,
+      errors: result.errors.length,
+    });
+    // The gauge of what the state says now (the workers' transitions of this run show in the next one).
+    d.metrics?.addMetric(MetricNames.driftedStacks, MetricUnit.Count, result.drifted);
+    d.metrics?.publishStoredMetrics();
+    if (result.errors.length && result.errors.length === repositories.length) {
+      throw new Error(`drift check failed for every repository (${result.errors.length})`);
+    }
+  }
+  return result;
 }
 
 export function makeDriftHandler(deps: () => DriftHandlerDeps) {
@@ -43,10 +97,11 @@ export function makeDriftHandler(deps: () => DriftHandlerDeps) {
   return async (
     _event: unknown,
     context?: Context,
-  ): Promise<{ reports: Record<string, Omit<DriftReport, 'drifted'> & { drifted: string[] }> }> => {
+  ): Promise<{ reports: Record<string, Omit<DriftReport, 'drifted'> & { drifted: string[] }>; plan?: PlanResult }> => {
     ready ??= deps();
     const d = ready;
     const signal = deadlineSignal(context, 30_000);
+    if (d.fanOut) return { reports: {}, plan: await planRun(d, d.fanOut, signal) };
     const reports: Record<string, Omit<DriftReport, 'drifted'> & { drifted: string[] }> = {};
     let drifted = 0;
     let failures = 0;

@@ -62,6 +62,15 @@ export const FunctionEnv = {
    * `Preview Requested` on the bus and the sync function computes and publishes the preview.
    */
   previews: 'GITOPS_PREVIEWS',
+  /**
+   * URL of the drift work FIFO queue: when set, the scheduled drift function plans the run and queues the resource
+   * pass per account-region for the drift worker (shared/engine/drift-fanout.ts) instead of checking every stack.
+   */
+  driftQueueUrl: 'GITOPS_DRIFT_QUEUE_URL',
+  /** Seconds a drift worker starts new stacks for before it queues the rest (below its timeout, see drift-fanout). */
+  driftWorkerBudgetSeconds: 'GITOPS_DRIFT_WORKER_BUDGET_SECONDS',
+  /** Seconds after which an unfinished drift run is taken to have died, and the next scheduled run starts anew. */
+  driftRunStaleSeconds: 'GITOPS_DRIFT_RUN_STALE_SECONDS',
 } as const;
 export type FunctionEnvName = (typeof FunctionEnv)[keyof typeof FunctionEnv];
 
@@ -104,12 +113,15 @@ export const Metrics = {
   syncFailed: 'SyncFailed',
   /** Count of stacks found drifted by one drift run (a gauge: publish it on every run, 0 included). */
   driftedStacks: 'DriftedStacks',
+  /** Stacks the current drift run has left (a gauge: each drift worker publishes it after its item). */
+  driftBacklog: 'DriftBacklog',
 } as const;
 
 /** Which functions publish each metric, i.e. the `service` dimension values the alarms add up. */
 export const MetricPublishers = {
   [Metrics.syncFailed]: ['sync', 'apply'],
   [Metrics.driftedStacks]: ['drift'],
+  [Metrics.driftBacklog]: ['drift-worker'],
 } as const;
 
 /**
@@ -149,4 +161,12 @@ export const NOTIFY_DETAIL_TYPES: readonly DetailType[] = [
  * check the same). Memory buys CPU where the work is CPU bound (pack parsing and rendering in sync); the drift
  * function mostly waits on CloudFormation's detection, and is billed per GB-s while it waits.
  */
-export const FUNCTION_MEMORY_MB = { webhook: 512, sync: 1769, apply: 512, drift: 256, notify: 256 } as const;
+export const FUNCTION_MEMORY_MB = {
+  webhook: 512,
+  sync: 1769,
+  apply: 512,
+  drift: 256,
+  notify: 256,
+  /** The drift worker holds one item (at most 200 stacks) and waits on CloudFormation: the drift function's size. */
+  driftWorker: 256,
+} as const;

@@ -10,7 +10,7 @@
  * Every resource keeps the construct id (and so the logical id) it had before the split: installed stacks update
  * in place (test/stack/logical-ids.test.ts).
  */
-import { type Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import type * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import type * as events from 'aws-cdk-lib/aws-events';
 import type * as iam from 'aws-cdk-lib/aws-iam';
@@ -22,11 +22,12 @@ import type * as sns from 'aws-cdk-lib/aws-sns';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { type GitProvider, type RepositoryEnv, SecretName, secretParameterName } from '../shared/function-env.ts';
+import { DriftFanOut } from './drift-fanout.ts';
 import { createAlertsTopic } from './parts/alerts.ts';
 import { createEventBus, restrictSyncRequests } from './parts/bus.ts';
 import { validate } from './parts/config.ts';
 import { scheduleDrift } from './parts/drift-schedule.ts';
-import { createFunctions } from './parts/functions.ts';
+import { createFunctions, FUNCTION_SPECS } from './parts/functions.ts';
 import { createMonitoring } from './parts/monitoring.ts';
 import { grantFunctionRights } from './parts/permissions.ts';
 import { connectPipeline, createWorkQueues } from './parts/pipeline.ts';
@@ -76,7 +77,7 @@ export interface GitOpsSlackChannel {
   readonly configurationName?: string;
 }
 
-export type GitOpsFunctionName = 'webhook' | 'sync' | 'apply' | 'drift' | 'notify';
+export type GitOpsFunctionName = 'webhook' | 'sync' | 'apply' | 'drift' | 'notify' | 'drift-worker';
 
 export interface GitOpsProps {
   /**
@@ -279,6 +280,8 @@ export class GitOps extends Construct {
   public readonly webhookUrl: lambda.FunctionUrl;
   public readonly serviceRole: iam.Role;
   public readonly dashboard: cloudwatch.Dashboard;
+  /** The drift run's work queue, dead-letter queue, alarms and widgets. */
+  public readonly driftFanOut: DriftFanOut;
   /** Dead-letter queues, by the queue (or delivery path) they serve. */
   public readonly deadLetterQueues: Readonly<Record<'sync' | 'apply' | 'delivery', sqs.Queue>>;
   /** Names of the SSM SecureString parameters the operator must create; optional ones only when enabled. */
@@ -339,6 +342,13 @@ export class GitOps extends Construct {
       alertsTopic: this.alertsTopic,
     };
     this.functions = createFunctions(this, config, props, removalPolicy, resources);
+    // The resource pass of each drift run, fanned out per account-region (stack/drift-fanout.ts).
+    this.driftFanOut = new DriftFanOut(this, 'DriftFanOut', {
+      planner: this.functions.drift,
+      worker: this.functions['drift-worker'],
+      workerTimeout: FUNCTION_SPECS['drift-worker'].timeout,
+      workerBudget: Duration.minutes(5),
+    });
     grantFunctionRights(this.functions, config, { ...resources, secretParameterNames: this.secretParameterNames });
 
     const schedulerRole = createSchedulerRole(this);
@@ -353,7 +363,12 @@ export class GitOps extends Construct {
       deliveryDlq,
     });
 
-    this.dashboard = createMonitoring(this, { functions: this.functions, queues, alertsTopic: this.alertsTopic });
+    this.dashboard = createMonitoring(this, {
+      functions: this.functions,
+      queues,
+      alertsTopic: this.alertsTopic,
+      driftFanOut: this.driftFanOut,
+    });
     const { webhook, sync, apply, drift, notify } = this.functions;
     restrictSyncRequests(this.bus, {
       installation: [webhook, sync, apply, drift, notify].map((f) => f.role!).concat(schedulerRole),

@@ -7,11 +7,25 @@
 import { commitFiles, createWorkRepo, type GitEnv } from '../../test/helpers/git-repo.ts';
 
 export const ENVIRONMENTS = ['dev', 'staging', 'prod'] as const;
+export type Environment = (typeof ENVIRONMENTS)[number];
 
 export const stackName = (i: number): string => `svc${String(i).padStart(4, '0')}`;
 export const templatePath = (i: number): string => `templates/${stackName(i)}.yaml`;
 
-export function gitopsYaml(stacks: number): string {
+const ENVIRONMENT_LINES: Readonly<Record<Environment, readonly string[]>> = {
+  dev: ['  - name: dev', '    parameters: { LogRetentionDays: "7" }', '    tags: { env: dev }'],
+  staging: ['  - name: staging', '    parameters: { LogRetentionDays: "14" }', '    tags: { env: staging }'],
+  prod: [
+    '  - name: prod',
+    '    region: us-east-1',
+    '    role: arn:aws:iam::111111111111:role/lambda-gitops-deployer',
+    '    parameters: { LogRetentionDays: "90" }',
+    '    tags: { env: prod }',
+  ],
+};
+
+/** `environments`: all three by default; the 10,000-stack sync uses prod alone (one stack key per service). */
+export function gitopsYaml(stacks: number, environments: readonly Environment[] = ENVIRONMENTS): string {
   const lines = [
     'defaults:',
     '  region: eu-west-1',
@@ -19,17 +33,7 @@ export function gitopsYaml(stacks: number): string {
     '  tags: { owner: platform-team, managed-by: lambda-gitops }',
     '  syncPolicy: { automated: true, prune: false, selfHeal: false }',
     'environments:',
-    '  - name: dev',
-    '    parameters: { LogRetentionDays: "7" }',
-    '    tags: { env: dev }',
-    '  - name: staging',
-    '    parameters: { LogRetentionDays: "14" }',
-    '    tags: { env: staging }',
-    '  - name: prod',
-    '    region: us-east-1',
-    '    role: arn:aws:iam::111111111111:role/lambda-gitops-deployer',
-    '    parameters: { LogRetentionDays: "90" }',
-    '    tags: { env: prod }',
+    ...environments.flatMap((e) => ENVIRONMENT_LINES[e]),
     'stacks:',
   ];
   for (let i = 0; i < stacks; i++) {
@@ -38,7 +42,9 @@ export function gitopsYaml(stacks: number): string {
     lines.push(`    tags: { team: team-${i % 23}, cost-center: cc-${i % 7} }`);
     // Some services build on the one before them, as real platforms do.
     if (i % 10 === 1) lines.push(`    dependsOn: [${stackName(i - 1)}]`);
-    if (i % 5 === 0) lines.push('    overrides:', '      prod: { parameters: { VisibilityTimeout: "120" } }');
+    if (i % 5 === 0 && environments.includes('prod')) {
+      lines.push('    overrides:', '      prod: { parameters: { VisibilityTimeout: "120" } }');
+    }
   }
   return `${lines.join('\n')}\n`;
 }
@@ -140,11 +146,16 @@ Outputs:
 }
 
 /** Creates `<dir>` as a Git working repository with `stacks` services committed on `main`; returns the commit. */
-export function createDesiredRepo(genv: GitEnv, dir: string, stacks: number): string {
+export function createDesiredRepo(
+  genv: GitEnv,
+  dir: string,
+  stacks: number,
+  environments: readonly Environment[] = ENVIRONMENTS,
+): string {
   createWorkRepo(genv, dir);
-  const files: Record<string, string> = { 'gitops.yaml': gitopsYaml(stacks) };
+  const files: Record<string, string> = { 'gitops.yaml': gitopsYaml(stacks, environments) };
   for (let i = 0; i < stacks; i++) files[templatePath(i)] = template(i);
-  return commitFiles(genv, dir, files, `${stacks} services in ${ENVIRONMENTS.length} environments`);
+  return commitFiles(genv, dir, files, `${stacks} services in ${environments.length} environment(s)`);
 }
 
 /** Commits a new revision of one service's template (every environment of that stack changes). */

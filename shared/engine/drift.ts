@@ -2,9 +2,13 @@ import { toGitOpsError } from '../errors.ts';
 import { DetailType } from '../events/catalog.ts';
 import { emit } from '../events/publish.ts';
 import type { DriftedResource, StackKey, StackState } from '../model.ts';
+
+export { driftFingerprint, recordDrift, selectForResourceCheck } from './drift-record.ts';
+
 import type { DriftResult } from '../ports.ts';
 import { applyStack } from './apply-stack.ts';
 import type { EngineDeps, Selection } from './deps.ts';
+import { driftFingerprint, recordDrift, selectForResourceCheck } from './drift-record.ts';
 import { storableDrift } from './drift-values.ts';
 import { prepare } from './prepare.ts';
 import { stateDetail } from './record.ts';
@@ -29,10 +33,19 @@ export interface DriftReport {
 }
 
 /**
- * The scheduled check: revision drift (branch head against the applied state) and resource drift (live stack against
- * its template). Events fire on transitions only — first detection and resolution — never on every tick.
+ * The revision half of the check: each stack's desired state at the branch head against its applied state, with Out
+ * Of Sync on the transition. Returns the stored states too, for the resource half (here, or fanned out to workers by
+ * drift-fanout.ts).
  */
-export async function checkDrift(deps: EngineDeps, options: DriftOptions): Promise<DriftReport> {
+export async function checkRevisionDrift(
+  deps: EngineDeps,
+  options: Selection,
+): Promise<{
+  revision: string;
+  outOfSync: { key: StackKey; reason: string }[];
+  errors: { key: StackKey; message: string }[];
+  states: ReadonlyMap<StackKey, StackState>;
+}> {
   const { snapshot, outcome, states } = await prepare(deps, options);
   const revision = snapshot.commit.sha;
   const outOfSync: { key: StackKey; reason: string }[] = [];
@@ -57,17 +70,20 @@ export async function checkDrift(deps: EngineDeps, options: DriftOptions): Promi
     }
   }
   for (const failure of outcome.errors) errors.push({ key: failure.key, message: failure.error.describe() });
+  return { revision, outOfSync, errors, states };
+}
 
+/**
+ * The scheduled check: revision drift (branch head against the applied state) and resource drift (live stack against
+ * its template). Events fire on transitions only — first detection and resolution — never on every tick.
+ */
+export async function checkDrift(deps: EngineDeps, options: DriftOptions): Promise<DriftReport> {
+  const { revision, outOfSync, errors, states } = await checkRevisionDrift(deps, options);
   const drifted: { key: StackKey; resources: readonly DriftedResource[] }[] = [];
   const notChecked: StackKey[] = [];
   const healed: StackKey[] = [];
   if (options.resources !== false) {
-    const selected = [...states.values()].filter(
-      (s) =>
-        s.lastApplied &&
-        (!options.environments?.length || options.environments.includes(s.environment)) &&
-        (!options.stacks?.length || options.stacks.includes(s.stack)),
-    );
+    const selected = selectForResourceCheck(states.values(), options);
     await eachLimited(selected, options.concurrency ?? 4, async (state) => {
       let result: DriftResult;
       try {
@@ -84,7 +100,7 @@ export async function checkDrift(deps: EngineDeps, options: DriftOptions): Promi
         notChecked.push(state.key);
         return;
       }
-      await recordDrift(deps, state, result);
+      await recordDrift(deps, state.key, result, driftFingerprint(state.drift));
       if (result.status === 'Drifted') {
         drifted.push({ key: state.key, resources: result.resources });
         if (state.syncPolicy?.selfHeal && state.lastApplied) {
@@ -107,31 +123,6 @@ export async function checkDrift(deps: EngineDeps, options: DriftOptions): Promi
     });
   }
   return { revision, outOfSync, drifted, notChecked, errors, healed };
-}
-
-async function recordDrift(deps: EngineDeps, state: StackState, result: DriftResult): Promise<void> {
-  const before = state.drift;
-  const at = deps.clock.now().toISOString();
-  const fingerprint = (resources: readonly DriftedResource[]) =>
-    JSON.stringify(resources.map((r) => [r.logicalId, r.status, r.differences.map((d) => d.path)]).sort());
-  const changed = before.status !== result.status || fingerprint(before.resources) !== fingerprint(result.resources);
-  if (!changed) return;
-  await update(deps, state, { drift: { status: result.status, resources: result.resources, checkedAt: at } });
-  if (result.status === 'Drifted') {
-    const names = result.resources.map((r) => `${r.logicalId} (${r.type}) ${r.status}`).join(', ');
-    await emit(deps.events, deps.clock, DetailType.DriftDetected, {
-      ...stateDetail(state),
-      reason: 'ResourceDrift',
-      message: `${state.stack} (${state.environment}): ${result.resources.length} resource(s) drifted: ${names}`,
-      resources: result.resources,
-    });
-  } else if (before.status === 'Drifted') {
-    await emit(deps.events, deps.clock, DetailType.DriftResolved, {
-      ...stateDetail(state),
-      reason: 'InSync',
-      message: `${state.stack} (${state.environment}): no resource drift any more`,
-    });
-  }
 }
 
 async function markSynced(deps: EngineDeps, state: StackState, revision: string): Promise<void> {

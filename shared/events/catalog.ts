@@ -24,6 +24,7 @@ export const DetailType = {
   PreviewReady: 'Preview Ready',
   /** The webhook function's hand-off of a pull-request delivery to the sync function (AWS only). */
   PreviewRequested: 'Preview Requested',
+  DriftRunSkipped: 'Drift Run Skipped',
 } as const;
 export type DetailType = (typeof DetailType)[keyof typeof DetailType];
 
@@ -85,4 +86,5 @@ export const defaultSeverity: Readonly<Record<DetailType, Severity>> = {
   'Health Restored': 'info',
   'Preview Ready': 'info',
   'Preview Requested': 'info',
+  'Drift Run Skipped': 'warning',
 };

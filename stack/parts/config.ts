@@ -199,7 +199,7 @@ export function validate(props: GitOpsProps, stack: Stack): ValidatedConfig {
     }
   }
 
-  const names: readonly GitOpsFunctionName[] = ['webhook', 'sync', 'apply', 'drift', 'notify'];
+  const names: readonly GitOpsFunctionName[] = ['webhook', 'sync', 'apply', 'drift', 'notify', 'drift-worker'];
   const entries = Object.fromEntries(
     names.map((n) => [n, resolve(PROJECT_ROOT, props.functionEntries?.[n] ?? `functions/${n}.ts`)]),
   ) as Record<GitOpsFunctionName, string>;

@@ -61,6 +61,11 @@ export const FUNCTION_SPECS: Readonly<Record<GitOpsFunctionName, FunctionSpec>> 
     memorySize: FUNCTION_MEMORY_MB.notify,
     description: 'Alerts (SNS, Slack) and commit statuses',
   },
+  'drift-worker': {
+    timeout: Duration.minutes(15),
+    memorySize: FUNCTION_MEMORY_MB.driftWorker,
+    description: 'Checks one queued account-region batch of a drift run',
+  },
 };
 
 export type GitOpsFunctions = Readonly<Record<GitOpsFunctionName, nodejs.NodejsFunction>>;
@@ -169,7 +174,15 @@ export function createFunctions(
     [FunctionEnv.githubStatus]: String(props.githubCommitStatus ?? false),
     [FunctionEnv.githubApiUrl]: config.githubApiUrl,
   });
-  return { webhook, sync, apply, drift, notify };
+  // The resource pass of each drift run, fanned out per account-region (stack/drift-fanout.ts wires its queue).
+  const driftWorker = fn('drift-worker', {
+    [FunctionEnv.busName]: bus.eventBusName,
+    ...state,
+    ...(props.driftValues === 'redacted' ? { [FunctionEnv.driftValues]: 'redacted' } : {}),
+    [FunctionEnv.repositories]: repositoriesJson,
+    [FunctionEnv.stackNamePrefix]: config.stackNamePrefix,
+  });
+  return { webhook, sync, apply, drift, notify, 'drift-worker': driftWorker };
 }
 
 function createFunction(

@@ -15,7 +15,16 @@ import type { WorkQueues } from './pipeline.ts';
 
 export function createMonitoring(
   scope: Construct,
-  t: { readonly functions: GitOpsFunctions; readonly queues: WorkQueues; readonly alertsTopic: sns.ITopic },
+  t: {
+    readonly functions: GitOpsFunctions;
+    readonly queues: WorkQueues;
+    readonly alertsTopic: sns.ITopic;
+    /** The drift fan-out's own alarms and widgets (stack/drift-fanout.ts). */
+    readonly driftFanOut: {
+      readonly alarms: readonly cloudwatch.Alarm[];
+      readonly widgets: readonly cloudwatch.IWidget[];
+    };
+  },
 ): cloudwatch.Dashboard {
   const alarmAction = new cwActions.SnsAction(t.alertsTopic);
   const alarms: cloudwatch.Alarm[] = [];
@@ -53,6 +62,11 @@ export function createMonitoring(
   const driftedStacks = emfMetric(Metrics.driftedStacks, 'Maximum');
   alarm('SyncFailedAlarm', syncFailed, 'A sync or apply failed (see the Sync Failed event)');
   alarm('DriftedStacksAlarm', driftedStacks, 'Managed stacks have drifted from Git');
+  for (const a of t.driftFanOut.alarms) {
+    a.addAlarmAction(alarmAction);
+    a.addOkAction(alarmAction);
+    alarms.push(a);
+  }
 
   const workQueues = [queues.syncQueue, queues.applyQueue];
   return new cloudwatch.Dashboard(scope, 'Dashboard', {
@@ -94,6 +108,7 @@ export function createMonitoring(
           width: 8,
         }),
       ],
+      [...t.driftFanOut.widgets],
       [new cloudwatch.AlarmStatusWidget({ title: 'Alarms', alarms, width: 24 })],
     ],
   });

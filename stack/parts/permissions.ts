@@ -26,10 +26,10 @@ export interface GrantTargets {
 }
 
 export function grantFunctionRights(functions: GitOpsFunctions, config: ValidatedConfig, targets: GrantTargets): void {
-  const { webhook, sync, apply, drift, notify } = functions;
+  const { webhook, sync, apply, drift, notify, 'drift-worker': driftWorker } = functions;
   const stack = Stack.of(webhook);
   const names = targets.secretParameterNames;
-  for (const f of [webhook, sync, apply, drift]) targets.bus.grantPutEventsTo(f);
+  for (const f of [webhook, sync, apply, drift, driftWorker]) targets.bus.grantPutEventsTo(f);
   grantSecrets(webhook, names.webhookSecret);
   grantSecrets(sync, names.gitToken, ...config.trustedKeyParameters);
   grantSecrets(drift, names.gitToken, ...config.trustedKeyParameters);
@@ -41,6 +41,7 @@ export function grantFunctionRights(functions: GitOpsFunctions, config: Validate
   grantStateAccess(targets.stateBucket, sync, config.statePrefix);
   grantStateAccess(targets.stateBucket, apply, config.statePrefix);
   grantStateAccess(targets.stateBucket, drift, config.statePrefix);
+  grantStateAccess(targets.stateBucket, driftWorker, config.statePrefix);
   grantStateAccess(targets.stateBucket, notify, `${config.statePrefix}notify/`);
   // The webhook's delivery ledger: create, read and release its own records; nothing else of the bucket.
   const deliveries = targets.stateBucket.arnForObjects(`${config.statePrefix}webhook/deliveries/*`);
@@ -74,6 +75,7 @@ export function grantFunctionRights(functions: GitOpsFunctions, config: Validate
     `${config.stackNamePrefix}* in this account (any region, as environments choose theirs).`;
   acknowledgeResource(apply.role!, stackArn, stackReason);
   acknowledgeResource(drift.role!, stackArn, stackReason);
+  acknowledgeResource(driftWorker.role!, stackArn, stackReason);
   const transformArn = `arn:${Aws.PARTITION}:cloudformation:*:aws:transform/*`;
   acknowledgeResource(
     apply.role!,
@@ -132,22 +134,24 @@ export function grantFunctionRights(functions: GitOpsFunctions, config: Validate
       resources: [alarmArn],
     }),
   );
-  drift.addToRolePolicy(
-    new iam.PolicyStatement({
-      actions: [
-        'cloudformation:DetectStackDrift',
-        'cloudformation:DetectStackResourceDrift',
-        'cloudformation:DescribeStackResourceDrifts',
-        'cloudformation:DescribeStacks',
-        'cloudformation:DescribeStackResources',
-      ],
-      resources: [stackArn],
-    }),
-  );
-  // DescribeStackDriftDetectionStatus has no resource-level permissions: it takes a detection id, not a stack.
-  drift.addToRolePolicy(
-    new iam.PolicyStatement({ actions: ['cloudformation:DescribeStackDriftDetectionStatus'], resources: ['*'] }),
-  );
+  for (const f of [drift, driftWorker]) {
+    f.addToRolePolicy(
+      new iam.PolicyStatement({
+        actions: [
+          'cloudformation:DetectStackDrift',
+          'cloudformation:DetectStackResourceDrift',
+          'cloudformation:DescribeStackResourceDrifts',
+          'cloudformation:DescribeStacks',
+          'cloudformation:DescribeStackResources',
+        ],
+        resources: [stackArn],
+      }),
+    );
+    // DescribeStackDriftDetectionStatus has no resource-level permissions: it takes a detection id, not a stack.
+    f.addToRolePolicy(
+      new iam.PolicyStatement({ actions: ['cloudformation:DescribeStackDriftDetectionStatus'], resources: ['*'] }),
+    );
+  }
   if (config.environments.length > 0) {
     const assume = new iam.PolicyStatement({
       actions: ['sts:AssumeRole', 'sts:TagSession'],
@@ -155,6 +159,7 @@ export function grantFunctionRights(functions: GitOpsFunctions, config: Validate
     });
     apply.addToRolePolicy(assume);
     drift.addToRolePolicy(assume);
+    driftWorker.addToRolePolicy(assume);
   }
   const codeCommitRepos = config.repositories.filter((r) => r.provider === 'codecommit');
   if (codeCommitRepos.length > 0) {

@@ -42,11 +42,15 @@ export async function startS3(bucket = 'gitops-state'): Promise<S3TestServer> {
     const ifMatch = req.headers['if-match'];
     const ifNoneMatch = req.headers['if-none-match'];
     const conditionalPut = req.method === 'PUT' && (ifMatch !== undefined || ifNoneMatch !== undefined);
+    const path = (req.url ?? '').split('?')[0] ?? '';
     if (!conditionalPut) {
-      forward(req, res, upstream);
+      // S3 replaces an object atomically; s3rver rewrites its file in place, and a GET streamed while a conditional
+      // PUT of the same key writes could be cut short. A GET waits for the conditional writes queued on its key.
+      const pending = req.method === 'GET' ? locks.get(path) : undefined;
+      if (pending) void pending.then(() => forward(req, res, upstream));
+      else forward(req, res, upstream);
       return;
     }
-    const path = (req.url ?? '').split('?')[0] ?? '';
     const previous = locks.get(path) ?? Promise.resolve();
     const done = previous.then(async () => {
       const current = await headEtag(upstream, path);

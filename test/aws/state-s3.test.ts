@@ -84,7 +84,7 @@ describe('S3StateStore against s3rver', () => {
     expect((await st.listStacks()).map((s) => s.key)).toEqual(['prod/web']);
   });
 
-  describe('listing through the index (index/states.json, a cache checked against ETags)', () => {
+  describe('listing through the index (index/states/<env>/<shards>-<n>.json, a cache checked against ETags)', () => {
     const services = ['api', 'web', 'worker', 'queue', 'cron'];
     const seed = async (st: S3StateStore) => {
       for (const s of services) {
@@ -96,7 +96,7 @@ describe('S3StateStore against s3rver', () => {
       const seen = s3.requests.slice(from).filter((r) => r.includes(`/t${id}/`) || r.includes(`prefix=t${id}`));
       return {
         stateGets: seen.filter((r) => r.startsWith('GET') && r.includes('/state/')).length,
-        indexGets: seen.filter((r) => r.startsWith('GET') && r.includes('/index/states.json')).length,
+        indexGets: seen.filter((r) => r.startsWith('GET') && r.includes('/index/states/')).length,
         lists: seen.filter((r) => r.startsWith('GET') && r.includes('list-type=2')).length,
         puts: seen.filter((r) => r.startsWith('PUT')).length,
       };
@@ -125,6 +125,27 @@ describe('S3StateStore against s3rver', () => {
       expect(requestsSince(from, id)).toEqual({ stateGets: 1, indexGets: 1, lists: 1, puts: 1 });
     });
 
+    it('shards the index per environment: an unchanged poll reads one shard each, a change rewrites only its own', async () => {
+      const st = store();
+      const id = n;
+      await seed(st);
+      for (const s of services) {
+        await st.putStack(stackState({ key: `prod/${s}`, stack: s, environment: 'prod', stackName: `${s}-prod` }));
+      }
+      await st.listStacks();
+      let from = s3.requests.length;
+      expect(await st.listStacks()).toHaveLength(10);
+      expect(requestsSince(from, id)).toEqual({ stateGets: 0, indexGets: 2, lists: 1, puts: 0 });
+
+      await st.putStack(
+        stackState({ key: 'prod/api', stack: 'api', environment: 'prod', stackName: 'api-prod', sync: 'Failed' }),
+      );
+      from = s3.requests.length;
+      expect((await st.listStacks()).find((s) => s.key === 'prod/api')?.sync).toBe('Failed');
+      const puts = s3.requests.slice(from).filter((r) => r.startsWith('PUT'));
+      expect(puts).toEqual([expect.stringContaining(`/t${id}/index/states/prod/1-0.json`)]);
+    });
+
     it('drops a deleted stack and never serves what the index holds for it', async () => {
       const st = store();
       await seed(st);
@@ -138,7 +159,7 @@ describe('S3StateStore against s3rver', () => {
       const st = store();
       const id = n;
       await seed(st);
-      const index = `t${id}/index/states.json`;
+      const index = `t${id}/index/states/dev/1-0.json`;
       const put = (body: string) =>
         s3.client().send(new PutObjectCommand({ Bucket: s3.bucket, Key: index, Body: body }));
       await put('{ not json');

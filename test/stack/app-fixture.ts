@@ -9,6 +9,7 @@ export const FIXTURE_ENTRIES = {
   apply: FIXTURE_ENTRY,
   drift: FIXTURE_ENTRY,
   notify: FIXTURE_ENTRY,
+  'drift-worker': FIXTURE_ENTRY,
 } as const;
 
 /** Everything switched on: two repositories (one CodeCommit), a target account, e-mail, chat, Slack, GitHub. */

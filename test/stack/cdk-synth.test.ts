@@ -27,11 +27,11 @@ describe('npx cdk synth', () => {
     const functions = Object.values<{ Type: string }>(template.Resources).filter(
       (r) => r.Type === 'AWS::Lambda::Function',
     );
-    expect(functions).toHaveLength(5);
+    expect(functions).toHaveLength(6);
     const bundles = readdirSync(out)
       .filter((d) => d.startsWith('asset.'))
       .filter((d) => readdirSync(join(out, d)).includes('index.mjs'));
-    expect(bundles).toHaveLength(5);
+    expect(bundles).toHaveLength(6);
     for (const dir of bundles) {
       const code = readFileSync(join(out, dir, 'index.mjs'), 'utf8');
       // The SDK's default credential chain is aliased to the environment provider (functions/lib/lambda-credentials.ts):

@@ -12,13 +12,18 @@ beforeAll(() => {
   outputs = template.toJSON().Outputs;
 });
 
+const pascalCase = (name: string) =>
+  name
+    .split('-')
+    .map((p) => p[0]!.toUpperCase() + p.slice(1))
+    .join('');
 const resourcesOf = (type: string) =>
   Object.entries(template.findResources(type)) as [string, { Properties: Record<string, unknown> }][];
 const statements = (): Record<string, unknown>[] =>
   resourcesOf('AWS::IAM::Policy').flatMap(([, r]) => (r.Properties['PolicyDocument'] as { Statement: [] }).Statement);
 
 describe('functions', () => {
-  it('are five nodejs22.x arm64 functions with tracing and explicit log groups, source maps off by default', () => {
+  it('are six nodejs22.x arm64 functions with tracing and explicit log groups, source maps off by default', () => {
     template.resourcePropertiesCountIs(
       'AWS::Lambda::Function',
       {
@@ -28,9 +33,9 @@ describe('functions', () => {
         LoggingConfig: { LogGroup: Match.anyValue() },
         Environment: { Variables: Match.objectLike({ NODE_OPTIONS: Match.absent() }) },
       },
-      5,
+      6,
     );
-    template.resourceCountIs('AWS::Logs::LogGroup', 5);
+    template.resourceCountIs('AWS::Logs::LogGroup', 6);
     template.allResourcesProperties('AWS::Logs::LogGroup', { RetentionInDays: 30 });
   });
 
@@ -40,11 +45,12 @@ describe('functions', () => {
     ['apply', 900, 5],
     ['drift', 900, 1],
     ['notify', 60, undefined],
+    ['drift-worker', 900, undefined],
   ])('%s times out after %i s, reserved concurrency %s', (name, timeout, reserved) => {
     template.hasResourceProperties('AWS::Lambda::Function', {
       Description: Match.anyValue(),
       Timeout: timeout,
-      Role: { 'Fn::GetAtt': [Match.stringLikeRegexp(`^GitOps${name[0]!.toUpperCase()}${name.slice(1)}Role`), 'Arn'] },
+      Role: { 'Fn::GetAtt': [Match.stringLikeRegexp(`^GitOps${pascalCase(name)}Role`), 'Arn'] },
       ReservedConcurrentExecutions: reserved ?? Match.absent(),
     });
   });
@@ -105,7 +111,7 @@ describe('functions', () => {
   });
 
   it('consumes the FIFO queues one message at a time, apply no faster than its reserved concurrency', () => {
-    template.resourceCountIs('AWS::Lambda::EventSourceMapping', 2);
+    template.resourceCountIs('AWS::Lambda::EventSourceMapping', 3);
     template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
       BatchSize: 1,
       FunctionResponseTypes: ['ReportBatchItemFailures'],
@@ -246,12 +252,12 @@ describe('queues', () => {
   });
 
   it('encrypts every queue and denies every non-TLS request', () => {
-    template.resourceCountIs('AWS::SQS::Queue', 5);
+    template.resourceCountIs('AWS::SQS::Queue', 7);
     template.allResourcesProperties('AWS::SQS::Queue', { SqsManagedSseEnabled: true });
     const policies = resourcesOf('AWS::SQS::QueuePolicy').map(([, r]) => JSON.stringify(r.Properties));
     const tlsOnly = policies.filter((p) => p.includes('"aws:SecureTransport":"false"'));
     const queuesCovered = tlsOnly.flatMap((p) => JSON.parse(p).Queues);
-    expect(queuesCovered).toHaveLength(5);
+    expect(queuesCovered).toHaveLength(7);
   });
 });
 
@@ -309,7 +315,7 @@ describe('alerts', () => {
   });
 
   it('alarms on every function, every DLQ, sync failures and drifted stacks, with recovery notices', () => {
-    template.resourceCountIs('AWS::CloudWatch::Alarm', 10);
+    template.resourceCountIs('AWS::CloudWatch::Alarm', 13);
     template.allResourcesProperties('AWS::CloudWatch::Alarm', {
       AlarmActions: [{ Ref: Match.stringLikeRegexp('^GitOpsAlertsTopic') }],
       OKActions: [{ Ref: Match.stringLikeRegexp('^GitOpsAlertsTopic') }],
@@ -343,7 +349,7 @@ describe('alerts', () => {
     template.resourcePropertiesCountIs(
       'AWS::CloudWatch::Alarm',
       { MetricName: 'ApproximateNumberOfMessagesVisible', Threshold: 1 },
-      3,
+      4,
     );
     template.resourceCountIs('AWS::CloudWatch::Dashboard', 1);
   });
@@ -474,5 +480,57 @@ describe('least privilege', () => {
         ]),
       },
     });
+  });
+});
+
+describe('drift fan-out', () => {
+  const varsOf = (r: { Properties: Record<string, unknown> }) =>
+    (r.Properties['Environment'] as { Variables: Record<string, unknown> }).Variables;
+  const fnWithService = (service: string) => {
+    const found = resourcesOf('AWS::Lambda::Function').find(
+      ([, r]) => varsOf(r)['POWERTOOLS_SERVICE_NAME'] === service,
+    );
+    if (!found) throw new Error(`no function with service ${service}`);
+    return { id: found[0], vars: varsOf(found[1]) };
+  };
+
+  it('queues each run on its own FIFO queue with a dead-letter queue, six times the worker timeout visible', () => {
+    template.hasResourceProperties('AWS::SQS::Queue', {
+      FifoQueue: true,
+      ContentBasedDeduplication: false,
+      VisibilityTimeout: 5400,
+      RedrivePolicy: {
+        deadLetterTargetArn: { 'Fn::GetAtt': [Match.stringLikeRegexp('^GitOpsDriftFanOutDeadLetterQueue'), 'Arn'] },
+        maxReceiveCount: 3,
+      },
+    });
+  });
+
+  it('gives the planner and the worker the queue, and the worker its budget and an event source of one item', () => {
+    for (const service of ['drift', 'drift-worker']) {
+      expect(JSON.stringify(fnWithService(service).vars['GITOPS_DRIFT_QUEUE_URL'])).toContain('GitOpsDriftFanOutQueue');
+    }
+    const worker = fnWithService('drift-worker');
+    const vars = worker.vars;
+    expect(vars['GITOPS_DRIFT_WORKER_BUDGET_SECONDS']).toBe('300');
+    // The worker never fetches: it has no git token and no CodeCommit pull.
+    expect(vars['GITOPS_SECRETS_PREFIX']).toBeUndefined();
+    template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
+      FunctionName: { Ref: worker.id },
+      BatchSize: 1,
+      FunctionResponseTypes: ['ReportBatchItemFailures'],
+      ScalingConfig: { MaximumConcurrency: 10 },
+    });
+  });
+
+  it('alarms on dead letters and on a backlog older than an hour, and shows the queue and the backlog', () => {
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      MetricName: 'ApproximateAgeOfOldestMessage',
+      Threshold: 3600,
+      AlarmActions: [{ Ref: Match.stringLikeRegexp('^GitOpsAlertsTopic') }],
+    });
+    const body = JSON.stringify(resourcesOf('AWS::CloudWatch::Dashboard')[0]![1].Properties['DashboardBody']);
+    expect(body).toContain('Drift fan-out queue');
+    expect(body).toContain(Metrics.driftBacklog);
   });
 });

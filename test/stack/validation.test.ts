@@ -125,7 +125,7 @@ describe('without repositories', () => {
     const t = Template.fromStack(stack);
     t.resourceCountIs('AWS::Events::Rule', 1);
     t.resourceCountIs('AWS::Scheduler::Schedule', 1);
-    t.resourceCountIs('AWS::Lambda::Function', 5);
+    t.resourceCountIs('AWS::Lambda::Function', 6);
     t.resourceCountIs('AWS::Chatbot::SlackChannelConfiguration', 0);
     t.resourceCountIs('AWS::SNS::Subscription', 0);
   });
@@ -192,7 +192,7 @@ describe('source maps', () => {
     t.resourcePropertiesCountIs(
       'AWS::Lambda::Function',
       { Environment: { Variables: Match.objectLike({ NODE_OPTIONS: '--enable-source-maps' }) } },
-      5,
+      6,
     );
   });
 });

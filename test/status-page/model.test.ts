@@ -7,12 +7,13 @@ import {
   filterQuery,
   graphLayout,
   overview,
+  PAGE_SIZE,
   parseFilter,
   parseStackPath,
   planView,
   safeUrl,
 } from '../../shared/runtime/status-page/model.ts';
-import { rowHtml } from '../../shared/runtime/status-page/overview-view.ts';
+import { renderOverview, rowHtml, shownText } from '../../shared/runtime/status-page/overview-view.ts';
 import { applied, state } from './fixtures.ts';
 
 const q = (text: string) => new URLSearchParams(text);
@@ -48,6 +49,28 @@ describe('overview', () => {
     expect(view.rows.map((r) => r.key)).toEqual(['prod/web']);
     expect(view.counts).toEqual({ Synced: 1, OutOfSync: 0, Progressing: 0, Failed: 1, Pending: 0 });
     expect(view.total).toBe(2);
+  });
+
+  it('pages on the server: PAGE_SIZE rows a page, counts over every page, an out-of-range page clamped', () => {
+    const many = Array.from({ length: 250 }, (_, i) =>
+      state('prod', `svc${String(i).padStart(3, '0')}`, i % 10 === 0 ? { sync: 'Failed' } : {}),
+    );
+    const first = overview(many, q(''));
+    expect(first).toMatchObject({ page: 1, pages: 3, matched: 250, total: 250 });
+    expect(first.rows).toHaveLength(PAGE_SIZE);
+    expect(first.counts.Failed).toBe(25);
+    expect(shownText(first)).toBe('Showing 1–100 of 250 matching, 250 stacks (page 1 of 3)');
+    const last = overview(many, q('page=3'));
+    expect(last.rows.map((r) => r.key)).toEqual(many.slice(200).map((s) => s.key));
+    expect(overview(many, q('page=99')).page).toBe(3);
+    expect(overview(many, q('page=-2')).page).toBe(1);
+    expect(overview(many, q('page=abc')).page).toBe(1);
+    // A filter pages its own matches; its links keep the filter.
+    const failed = overview(many, q('status=Failed&page=2'));
+    expect(failed).toMatchObject({ page: 1, pages: 1, matched: 25 });
+    const html = renderOverview({ mode: 'web' }, overview(many, q('env=prod&page=2')), []).value;
+    expect(html).toContain('href="/?env=prod&amp;page=1" rel="prev"');
+    expect(html).toContain('href="/?env=prod&amp;page=3" rel="next"');
   });
 
   it('ignores unknown filter values instead of showing nothing', () => {

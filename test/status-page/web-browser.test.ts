@@ -1,7 +1,8 @@
 // biome-ignore-all lint/performance/useDomNodeTextContent: Playwright's Locator.innerText is the rendered text a person sees, which is what these tests assert; it is not the DOM property.
 /**
- * `gitops status --web` in headless Chromium with 1,000 stacks: how long the overview takes to load (printed, and
- * bounded loosely so only a gross regression fails), keyboard use, and screenshots of the views.
+ * `gitops status --web` in headless Chromium with 1,000 stacks (paged on the server, 100 rows a page): how long the
+ * overview takes to load (printed, and bounded loosely so only a gross regression fails), keyboard use, and
+ * screenshots of the views.
  */
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -11,6 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FolderStateStore } from '../../shared/adapters/local/index.ts';
 import type { SyncStatus } from '../../shared/model.ts';
 import type { Logger } from '../../shared/ports.ts';
+import { PAGE_SIZE } from '../../shared/runtime/status-page/model.ts';
 import { type StatusServer, startStatusServer } from '../../shared/runtime/status-server.ts';
 import { launchBrowser, screenshotPath, type TestBrowser } from './browser.ts';
 import { applied, state } from './fixtures.ts';
@@ -72,7 +74,10 @@ describe('status page with 1,000 stacks', () => {
       await page.goto(`${server.url}/`, { waitUntil: 'load' });
       timings.push(performance.now() - started);
     }
-    expect(await page.locator('#rows tr').count()).toBe(1000);
+    // Paged on the server: the first of 10 pages, with a link to the next.
+    expect(await page.locator('#rows tr').count()).toBe(PAGE_SIZE);
+    expect(await page.locator('#shown').innerText()).toBe('Showing 1–100 of 1000 matching, 1000 stacks (page 1 of 10)');
+    expect(await page.locator('a[rel="next"]').getAttribute('href')).toBe('/?page=2');
     const warm = timings.slice(1).sort((a, b) => a - b);
     const median = warm[1]!;
     const nav = (await page.evaluate(

@@ -3,11 +3,13 @@
  * writes), `history/<env>/<stack>/<ISO time>-<id>.json` (one object per attempt, ISO times sort by name) and
  * `rendered/<sha256>/<revision>.json` (by content hash and commit, written once with `If-None-Match: *`).
  *
- * `index/states.json` is a read cache of every stack's state with the ETag it was read at. Listing compares those
- * ETags with the ones ListObjectsV2 returns and reads only the state objects that changed since, so a scheduled run
- * over an unchanged installation costs one LIST and one GET instead of a GET per stack (bench/cost.ts). It is never
- * the source of truth: an entry is used only when its ETag is the object's current one, and a missing, unreadable or
- * stale index only means more reads.
+ * `index/states/<env>/<shards>-<n>.json` is a read cache of the states with the ETag each was read at, sharded per
+ * environment and then by a hash of the key into `<shards>` parts of at most {@link SHARD_ENTRIES} stacks (a power of
+ * two, from the environment's stack count). Listing compares those ETags with the ones ListObjectsV2 returns and reads
+ * only the state objects that changed since, so a scheduled run over an unchanged installation costs its LISTs (one
+ * per 1,000 stacks) and one GET per shard instead of a GET per stack (bench/cost.ts), and a changed stack rewrites
+ * only its shard. It is never the source of truth: an entry is used only when its ETag is the object's current one,
+ * and a missing, unreadable or stale shard only means more reads.
  */
 import {
   DeleteObjectCommand,
@@ -44,6 +46,8 @@ interface IndexEntry {
 }
 
 const INDEX_VERSION = 1;
+/** Stacks per index shard at most: about 2 KB each, so a shard stays near half a megabyte. */
+export const SHARD_ENTRIES = 256;
 
 interface StateIndex {
   readonly version: number;
@@ -72,30 +76,66 @@ export class S3StateStore implements StateStore {
   }
 
   async listStacks(): Promise<readonly StackState[]> {
-    const [objects, index] = await Promise.all([this.#listObjects(`${this.#prefix}state/`), this.#readIndex()]);
+    const objects = (await this.#listObjects(`${this.#prefix}state/`)).filter((o) => o.key.endsWith('.json'));
+    const shardOf = this.#shards(objects.map((o) => o.key));
+    const shardKeys = [...new Set(shardOf.values())];
+    const index = new Map<string, IndexEntry>();
+    /** The shard each cached entry was read from. */
+    const from = new Map<string, string>();
+    const shardEntries = await mapLimit(shardKeys, this.#concurrency, (k) => this.#readIndex(k));
+    shardKeys.forEach((shard, i) => {
+      for (const [key, entry] of shardEntries[i] ?? []) {
+        index.set(key, entry);
+        from.set(key, shard);
+      }
+    });
     const current = new Map<string, IndexEntry>();
-    let reads = 0;
-    await mapLimit(
-      objects.filter((o) => o.key.endsWith('.json')),
-      this.#concurrency,
-      async ({ key, etag }) => {
-        const cached = index.get(key);
-        if (cached && etag && cached.etag === etag) {
-          current.set(key, cached);
-          return;
-        }
-        reads++;
-        // Read now: the object may have changed again since the listing, and the ETag of this read is the one cached.
-        const got = await this.#getJson<StackState>(key);
-        if (got) current.set(key, { etag: got.etag, state: got.value });
-      },
+    const changed = new Set<string>();
+    await mapLimit(objects, this.#concurrency, async ({ key, etag }) => {
+      const cached = index.get(key);
+      if (cached && etag && cached.etag === etag) {
+        current.set(key, cached);
+        return;
+      }
+      changed.add(shardOf.get(key) as string);
+      // Read now: the object may have changed again since the listing, and the ETag of this read is the one cached.
+      const got = await this.#getJson<StackState>(key);
+      if (got) current.set(key, { etag: got.etag, state: got.value });
+    });
+    // A shard also changes when a stack left it: deleted, or moved to another shard as its environment grew.
+    for (const [key, shard] of from) {
+      if (!current.has(key) || shardOf.get(key) !== shard) changed.add(shard);
+    }
+    await mapLimit([...changed], this.#concurrency, (shard) =>
+      this.#writeIndex(shard, new Map([...current].filter(([key]) => shardOf.get(key) === shard))),
     );
-    if (reads > 0 || current.size !== index.size) await this.#writeIndex(current);
     // In listing order (S3 lists keys sorted), whatever order the reads finished in.
     return objects.flatMap((o) => {
       const entry = current.get(o.key);
       return entry ? [entry.state] : [];
     });
+  }
+
+  /**
+   * Each state object's index shard: `index/states/<env>/<shards>-<n>.json`, `<shards>` the smallest power of two that
+   * keeps the environment's shards at {@link SHARD_ENTRIES} stacks or fewer, `<n>` from a hash of the key.
+   */
+  #shards(keys: readonly string[]): Map<string, string> {
+    const root = `${this.#prefix}state/`;
+    const byEnv = new Map<string, string[]>();
+    for (const key of keys) {
+      const env = key.slice(root.length).split('/')[0] ?? '';
+      const list = byEnv.get(env);
+      if (list) list.push(key);
+      else byEnv.set(env, [key]);
+    }
+    const out = new Map<string, string>();
+    for (const [env, list] of byEnv) {
+      let shards = 1;
+      while (shards * SHARD_ENTRIES < list.length) shards *= 2;
+      for (const key of list) out.set(key, `${this.#prefix}index/states/${env}/${shards}-${fnv1a(key) % shards}.json`);
+    }
+    return out;
   }
 
   async putStack(state: StackState, options: { readonly ifVersion?: string | null } = {}): Promise<string> {
@@ -259,11 +299,11 @@ export class S3StateStore implements StateStore {
     return objects;
   }
 
-  /** The read cache of listStacks; empty when it is missing or unreadable (every state object is read then). */
-  async #readIndex(): Promise<Map<string, IndexEntry>> {
+  /** One shard of listStacks' read cache; empty when it is missing or unreadable (its state objects are read then). */
+  async #readIndex(shard: string): Promise<Map<string, IndexEntry>> {
     let got: { value: StateIndex } | undefined;
     try {
-      got = await this.#getJson<StateIndex>(this.#indexKey());
+      got = await this.#getJson<StateIndex>(shard);
     } catch {
       return new Map();
     }
@@ -280,13 +320,13 @@ export class S3StateStore implements StateStore {
    * Best effort: a failed write leaves the old index, whose stale entries no ETag matches, so the next listing reads
    * those objects again. Concurrent writers are fine for the same reason (last one wins, every entry is checked).
    */
-  async #writeIndex(entries: ReadonlyMap<string, IndexEntry>): Promise<void> {
+  async #writeIndex(shard: string, entries: ReadonlyMap<string, IndexEntry>): Promise<void> {
     const body: StateIndex = { version: INDEX_VERSION, entries: Object.fromEntries(entries) };
     try {
       await this.#client.send(
         new PutObjectCommand({
           Bucket: this.#bucket,
-          Key: this.#indexKey(),
+          Key: shard,
           Body: JSON.stringify(body),
           ContentType: 'application/json',
         }),
@@ -295,10 +335,6 @@ export class S3StateStore implements StateStore {
     } catch {
       // See above: the index is a cache, and the listing it would speed up has already succeeded.
     }
-  }
-
-  #indexKey(): string {
-    return `${this.#prefix}index/states.json`;
   }
 
   /** Per-request options: a timeout, so a stalled connection becomes StateUnavailable instead of a hung Lambda. */
@@ -351,4 +387,14 @@ async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T) 
   });
   await Promise.all(workers);
   return out;
+}
+
+/** FNV-1a, 32 bits: a stable spread of keys over shards (not a security hash). */
+function fnv1a(text: string): number {
+  let hash = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) {
+    hash ^= text.charCodeAt(i);
+    hash = Math.imul(hash, 0x01000193);
+  }
+  return hash >>> 0;
 }

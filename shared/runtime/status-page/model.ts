@@ -55,10 +55,18 @@ export interface OverviewRow extends StatusRow {
   readonly safeCommitUrl?: string;
 }
 
+/** Rows per page of the overview: the page is paged, filtered and counted on the server, whatever the stack count. */
+export const PAGE_SIZE = 100;
+
 export interface Overview {
   readonly filter: OverviewFilter;
+  /** 1-based, within 1..pages. */
+  readonly page: number;
+  readonly pages: number;
+  /** Rows the filter keeps over every page. */
+  readonly matched: number;
   readonly environments: readonly string[];
-  /** Rows the filter keeps, by environment then stack. */
+  /** Rows of this page the filter keeps, by environment then stack. */
   readonly rows: readonly OverviewRow[];
   /** Per sync status, over the environment the filter selects (not its status): what each status link would show. */
   readonly counts: Readonly<Record<SyncStatus, number>>;
@@ -69,14 +77,21 @@ export interface Overview {
 export function overview(states: readonly StackState[], params: URLSearchParams): Overview {
   const environments = [...new Set(states.map((s) => s.environment))].sort();
   const filter = parseFilter(params, environments);
-  const all = statusRows(states).map(toOverviewRow);
-  const inEnvironment = all.filter((r) =>
+  const inEnvironment = statusRows(states).filter((r) =>
     matches(r, { ...(filter.environment ? { environment: filter.environment } : {}) }),
   );
+  const matching = inEnvironment.filter((r) => matches(r, filter));
+  const pages = Math.max(1, Math.ceil(matching.length / PAGE_SIZE));
+  const asked = Number.parseInt(params.get('page') ?? '1', 10);
+  const page = Number.isFinite(asked) ? Math.min(pages, Math.max(1, asked)) : 1;
   return {
     filter,
     environments,
-    rows: inEnvironment.filter((r) => matches(r, filter)),
+    page,
+    pages,
+    matched: matching.length,
+    // Only the page's rows become view rows (links, labels, safe URLs): the cost of a page does not grow with stacks.
+    rows: matching.slice((page - 1) * PAGE_SIZE, page * PAGE_SIZE).map(toOverviewRow),
     counts: countStatuses(inEnvironment),
     total: inEnvironment.length,
   };

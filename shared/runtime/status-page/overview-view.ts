@@ -6,7 +6,14 @@
 import type { GitOpsEvent } from '../../events/catalog.ts';
 import { type Html, html } from './html.ts';
 import { badge, feedItem, type PageContext, page, revision, time } from './layout.ts';
-import { filterQuery, type Overview, type OverviewFilter, type OverviewRow, SYNC_STATUSES } from './model.ts';
+import {
+  filterQuery,
+  type Overview,
+  type OverviewFilter,
+  type OverviewRow,
+  PAGE_SIZE,
+  SYNC_STATUSES,
+} from './model.ts';
 
 export function rowHtml(row: OverviewRow): Html {
   return html`<tr id="row-${row.key}" data-key="${row.key}">
@@ -38,8 +45,26 @@ ${SYNC_STATUSES.map((s) =>
 </ul>`;
 }
 
-export function shownText(view: Pick<Overview, 'rows' | 'total'>): string {
-  return `Showing ${view.rows.length} of ${view.total} stacks`;
+export function shownText(
+  view: Pick<Overview, 'rows' | 'total'> & Partial<Pick<Overview, 'page' | 'pages' | 'matched'>>,
+): string {
+  if (!view.pages || view.pages <= 1 || !view.page) return `Showing ${view.rows.length} of ${view.total} stacks`;
+  const from = (view.page - 1) * PAGE_SIZE + 1;
+  return `Showing ${from}–${from + view.rows.length - 1} of ${view.matched} matching, ${view.total} stacks (page ${view.page} of ${view.pages})`;
+}
+
+/** Previous and next page links, keeping the filter; nothing when everything fits one page. */
+function pager(view: Overview): Html | '' {
+  if (view.pages <= 1) return '';
+  const href = (page: number) => {
+    const query = filterQuery(view.filter);
+    return `/${query}${query ? '&' : '?'}page=${page}`;
+  };
+  return html`<nav class="pager" aria-label="Pages">
+${view.page > 1 ? html`<a href="${href(view.page - 1)}" rel="prev">Previous page</a>` : ''}
+<span>Page ${view.page} of ${view.pages}</span>
+${view.page < view.pages ? html`<a href="${href(view.page + 1)}" rel="next">Next page</a>` : ''}
+</nav>`;
 }
 
 function filterForm(view: Overview): Html {
@@ -85,6 +110,7 @@ ${view.rows.map(rowHtml)}
 </tbody>
 </table>
 </div>
+${pager(view)}
 ${
   view.rows.length === 0
     ? html`<p class="empty">${
