@@ -16,7 +16,6 @@
  * (sync, apply, drift work) long-polls an idle queue with 5 pollers × 3 ReceiveMessage a minute (20 s waits).
  */
 import { FUNCTION_MEMORY_MB } from '../shared/function-env.ts';
-import type { DriftCounts } from './drift.ts';
 import type { DriftRunCosts } from './drift-run.ts';
 import type { Figure } from './lib/figures.ts';
 
