@@ -18,7 +18,7 @@ import { FUNCTION_MEMORY_MB, FunctionEnv, Metrics } from '../../shared/function-
 import { FUNCTION_BUNDLING, SOURCE_MAPS_NODE_OPTIONS } from '../function-bundling.ts';
 import type { GitOpsFunctionName, GitOpsProps } from '../gitops-construct.ts';
 import { policyEnvironment } from '../policy-env.ts';
-import type { ValidatedConfig } from './config.ts';
+import { pascal, type ValidatedConfig } from './config.ts';
 
 /** The project root: where `functions/`, `package.json` and `package-lock.json` live. */
 export const PROJECT_ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -196,7 +196,7 @@ function createFunction(
     readonly reserved: number | false | undefined;
   },
 ): nodejs.NodejsFunction {
-  const id = name[0]!.toUpperCase() + name.slice(1);
+  const id = pascal(name);
   const spec = FUNCTION_SPECS[name];
   const logGroup = new logs.LogGroup(scope, `${id}LogGroup`, {
     retention: opts.logRetention,

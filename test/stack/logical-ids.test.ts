@@ -37,7 +37,24 @@ const CASES: Record<Case, GitOpsProps> = {
  * logical id that disappears or changes type is not.
  */
 const BUS_POLICY = { GitOpsBuscdkOnlySyncRequestsFromInstallationAndApprovers507A2DC4: 'AWS::Events::EventBusPolicy' };
-const ADDED: Record<Case, Record<string, string>> = { full: BUS_POLICY, defaults: BUS_POLICY, variant: BUS_POLICY };
+/** The drift fan-out (stack/drift-fanout.ts): the worker function, its queue and dead-letter queue, their alarms. */
+const DRIFT_FANOUT = {
+  GitOpsDriftWorkerLogGroupECF12D01: 'AWS::Logs::LogGroup',
+  GitOpsDriftWorkerRoleC44381A1: 'AWS::IAM::Role',
+  GitOpsDriftWorkerRoleDefaultPolicy69905423: 'AWS::IAM::Policy',
+  GitOpsDriftWorkerFunctionA93D167E: 'AWS::Lambda::Function',
+  GitOpsDriftWorkerFunctionSqsEventSourceLambdaGitOpsDriftFanOutQueue89540D2213842873:
+    'AWS::Lambda::EventSourceMapping',
+  GitOpsDriftFanOutDeadLetterQueue679909A2: 'AWS::SQS::Queue',
+  GitOpsDriftFanOutDeadLetterQueuePolicyCED045C3: 'AWS::SQS::QueuePolicy',
+  GitOpsDriftFanOutQueue4F653B62: 'AWS::SQS::Queue',
+  GitOpsDriftFanOutQueuePolicy40BAB9E6: 'AWS::SQS::QueuePolicy',
+  GitOpsDriftFanOutDeadLetterAlarm2B63E74B: 'AWS::CloudWatch::Alarm',
+  GitOpsDriftFanOutBacklogAgeAlarm5B583F1C: 'AWS::CloudWatch::Alarm',
+  GitOpsDriftWorkerErrorsAlarm01C368C0: 'AWS::CloudWatch::Alarm',
+};
+const ADDED_ALL = { ...BUS_POLICY, ...DRIFT_FANOUT };
+const ADDED: Record<Case, Record<string, string>> = { full: ADDED_ALL, defaults: ADDED_ALL, variant: ADDED_ALL };
 
 function logicalIds(props: GitOpsProps): Record<string, string> {
   const { stack } = makeStack(props);
