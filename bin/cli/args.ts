@@ -123,15 +123,13 @@ function options(command: CliOptions['command'], extra: Partial<CliOptions>, v: 
   const bool = (name: string) => v[name] === true;
   const list = (name: string) => (Array.isArray(v[name]) ? (v[name] as string[]) : []);
   const output = str('output') ?? 'human';
-  const outputs = ['human', 'json', 'yaml', 'markdown'] as const;
-  if (!(outputs as readonly string[]).includes(output)) {
-    throw invalid(
-      `--output must be human, json, yaml or markdown, not "${output}"${didYouMean(output, outputs)}`,
-      '--output',
-    );
+  // `markdown` is the pull-request comment of `plan --base` only, so the general message leaves it out.
+  const outputs = ['human', 'json', 'yaml'] as const;
+  if (output !== 'markdown' && !(outputs as readonly string[]).includes(output)) {
+    throw invalid(`--output must be human, json or yaml, not "${output}"${didYouMean(output, outputs)}`, '--output');
   }
   if (output === 'markdown' && !(command === 'plan' && str('base'))) {
-    throw invalid('--output markdown is the pull-request comment of gitops plan --base BRANCH', '--output');
+    throw invalid('--output markdown is for gitops plan <repo> --ref <head> --base <branch>', '--output');
   }
   const target = str('target') ?? 'local';
   if (target !== 'local' && target !== 'aws')
