@@ -50,6 +50,17 @@ export const FunctionEnv = {
    * where and with which role. The sync, apply and drift functions enforce it; unset, the commit decides.
    */
   policy: 'GITOPS_POLICY',
+  /**
+   * The installation's account id: the policy's `accounts` for stacks without an environment role, and the account of
+   * the artifact buckets (packaged code and nested templates) in other regions.
+   */
+  accountId: 'GITOPS_ACCOUNT_ID',
+  /**
+   * The bucket per account and region packaged artifacts and large templates go to, `{account}` and `{region}`
+   * replaced (the construct's `artifactBucket`). Unset: the installation bucket in its own account and region, the CDK
+   * bootstrap assets bucket `cdk-hnb659fds-assets-{account}-{region}` elsewhere.
+   */
+  artifactBucket: 'GITOPS_ARTIFACT_BUCKET',
   powertoolsServiceName: 'POWERTOOLS_SERVICE_NAME',
   powertoolsMetricsNamespace: 'POWERTOOLS_METRICS_NAMESPACE',
   /**

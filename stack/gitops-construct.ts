@@ -218,6 +218,12 @@ export interface GitOpsProps {
    */
   readonly driftValues?: 'off' | 'redacted';
   /**
+   * Where packaged code, nested templates and large templates of stacks outside the installation's account and region
+   * go, `{account}` and `{region}` replaced (README "Packaging"); written with the environment's role.
+   * @default - the CDK bootstrap assets bucket, `cdk-hnb659fds-assets-{account}-{region}`
+   */
+  readonly artifactBucket?: string;
+  /**
    * Retention of the functions' log groups.
    * @default logs.RetentionDays.ONE_MONTH
    */

@@ -15,6 +15,8 @@ export function awsSettings(config: FunctionConfig, logger: Logger, cacheDir = '
     stackTimeoutMs: config.applyTimeoutSeconds * 1000,
     ...(config.trustedKeyParameters.length ? { trustedKeyParameters: config.trustedKeyParameters } : {}),
     ...(config.policy ? { policy: config.policy } : {}),
+    ...(config.account ? { account: config.account } : {}),
+    ...(config.artifactBucket ? { artifactBucket: config.artifactBucket } : {}),
     cacheDir,
     logger,
     driftValues: config.driftValues,

@@ -26,6 +26,10 @@ export interface FunctionConfig {
   readonly stackNamePrefix: string;
   /** CloudFormation service role for stacks in the installation's own account that name none. */
   readonly cfnServiceRoleArn?: string;
+  /** The installation's account (`GITOPS_ACCOUNT_ID`). */
+  readonly account?: string;
+  /** Artifact bucket pattern (`GITOPS_ARTIFACT_BUCKET`). */
+  readonly artifactBucket?: string;
   /** Receives of an apply message before a retryable failure is final (the queue's maxReceiveCount). */
   readonly applyMaxReceives: number;
   /** SSM parameters of the OpenPGP keys the installation trusts; none: the repository's own `signing` decides. */
@@ -60,6 +64,8 @@ export function readConfig(env: NodeJS.ProcessEnv, required: readonly (keyof typ
     applyTimeoutSeconds: Number(env[FunctionEnv.applyTimeoutSeconds] ?? 840) || 840,
     stackNamePrefix: env[FunctionEnv.stackNamePrefix] ?? DEFAULT_STACK_NAME_PREFIX,
     ...(env[FunctionEnv.cfnServiceRoleArn] ? { cfnServiceRoleArn: env[FunctionEnv.cfnServiceRoleArn] } : {}),
+    ...(env[FunctionEnv.accountId] ? { account: env[FunctionEnv.accountId] } : {}),
+    ...(env[FunctionEnv.artifactBucket] ? { artifactBucket: env[FunctionEnv.artifactBucket] } : {}),
     applyMaxReceives: Number(env[FunctionEnv.applyMaxReceives] ?? 3) || 3,
     trustedKeyParameters: (env[FunctionEnv.trustedKeyParameters] ?? '')
       .split(',')

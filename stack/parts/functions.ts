@@ -4,7 +4,7 @@
  */
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Duration, type RemovalPolicy, Validations } from 'aws-cdk-lib';
+import { Duration, type RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import type * as events from 'aws-cdk-lib/aws-events';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
@@ -98,6 +98,11 @@ export function createFunctions(
     [FunctionEnv.statePrefix]: config.statePrefix,
   };
   const repositoriesJson = JSON.stringify(config.repositories);
+  // Where packaged artifacts go, and the account that the policy's `accounts` and the artifact buckets are read for.
+  const installation = {
+    [FunctionEnv.accountId]: Stack.of(scope).account,
+    ...(props.artifactBucket ? { [FunctionEnv.artifactBucket]: props.artifactBucket } : {}),
+  };
   const logRetention = props.logRetention ?? logs.RetentionDays.ONE_MONTH;
   const fn = (name: GitOpsFunctionName, environment: Record<string, string>, reserved?: number | false) =>
     createFunction(scope, name, {
@@ -127,6 +132,7 @@ export function createFunctions(
       : {};
   const sync = fn('sync', {
     ...trusted,
+    ...installation,
     ...policyEnvironment(props.policy),
     [FunctionEnv.busName]: bus.eventBusName,
     ...state,
@@ -141,6 +147,7 @@ export function createFunctions(
     {
       [FunctionEnv.busName]: bus.eventBusName,
       ...state,
+      ...installation,
       ...policyEnvironment(props.policy),
       [FunctionEnv.cfnServiceRoleArn]: serviceRole.roleArn,
       [FunctionEnv.stackNamePrefix]: config.stackNamePrefix,

@@ -158,6 +158,9 @@ export function grantFunctionRights(functions: GitOpsFunctions, config: Validate
       resources: config.environments.map((e) => e.roleArn),
     });
     apply.addToRolePolicy(assume);
+    // The sync function publishes packaged code and nested templates of another account's stacks with that
+    // environment's role, into a bucket of that account (README "Packaging").
+    sync.addToRolePolicy(assume);
     drift.addToRolePolicy(assume);
     driftWorker.addToRolePolicy(assume);
   }
