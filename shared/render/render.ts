@@ -23,6 +23,7 @@ import { canonicalJson, sha256Hex } from './hash.ts';
 import { declaresPatterns, loadPatternMatcher, type PatternMatcher } from './linear-pattern.ts';
 import { withLines } from './locate.ts';
 import {
+  type ArtifactLocation,
   directoryDigest,
   type PackagedStack,
   PackagingCache,
@@ -129,12 +130,15 @@ export async function renderStacks(
         // Local code, definitions and nested templates are packaged where the stack runs (its region and account);
         // every file read is an input, and nested templates give their capabilities to the parent.
         const override = spec.overrides[env.name] ?? {};
-        const location =
-          options.artifacts?.locate({
-            region: override.region ?? env.region,
-            ...(env.role ? { role: env.role } : {}),
-            ...(env.externalId ? { externalId: env.externalId } : {}),
-          }) ?? UNPUBLISHED_ARTIFACTS;
+        const location = lazyLocation(() =>
+          options.artifacts
+            ? options.artifacts.locate({
+                region: override.region ?? env.region,
+                ...(env.role ? { role: env.role } : {}),
+                ...(env.externalId ? { externalId: env.externalId } : {}),
+              })
+            : UNPUBLISHED_ARTIFACTS,
+        );
         const packaged = await packageTemplate(tree, direct.templateFile, parsed, location, packaging);
         const inputs: Inputs = { templateFile: direct.templateFile, oids: { ...direct.oids, ...packaged.inputs } };
         const rendered: RenderedStack = {
@@ -162,6 +166,24 @@ export async function renderStacks(
     }
   }
   return outcome;
+}
+
+/**
+ * The artifact location, asked of the store only when the template packages something: a stack without local files
+ * needs no bucket, so one in a region the store has no bucket for (the installation bucket is regional) renders.
+ */
+function lazyLocation(locate: () => ArtifactLocation): ArtifactLocation {
+  let located: ArtifactLocation | undefined;
+  const at = (): ArtifactLocation => {
+    located ??= locate();
+    return located;
+  };
+  return {
+    get bucket() {
+      return at().bucket;
+    },
+    url: (key) => at().url(key),
+  };
 }
 
 interface Inputs {

@@ -1,5 +1,7 @@
 /** Packaging as `aws cloudformation package` does it, with deterministic zips, through the real render. */
+import { S3Client } from '@aws-sdk/client-s3';
 import { describe, expect, it } from 'vitest';
+import { S3ArtifactStore } from '../../shared/adapters/aws/artifact-store-s3.ts';
 import { loadRepoConfig } from '../../shared/config/load.ts';
 import type { RenderedStack } from '../../shared/model.ts';
 import { artifactBytes, PACKAGED_PROPERTIES } from '../../shared/render/packaging.ts';
@@ -126,6 +128,34 @@ describe('packaging through render', () => {
       'assets-self-eu-west-1',
     );
     expect(located).toContainEqual({ region: 'us-east-1', role: 'arn:aws:iam::111111111111:role/deployer' });
+  });
+
+  it('asks for a bucket only when the stack packages something: a plain stack renders in a region without one', async () => {
+    // The installation bucket serves eu-west-1 only; no bucket is named for the installation's other regions.
+    const artifacts = new S3ArtifactStore({
+      s3: (target) => new S3Client({ region: target.region }),
+      installation: { bucket: 'gitops-state', region: 'eu-west-1' },
+    });
+    const gitops = `environments:
+  - name: dev
+    region: eu-west-1
+  - name: prod
+    region: us-east-1
+stacks:
+  - name: api
+    template: stacks/api/template.yaml
+  - name: queue
+    template: stacks/queue.yaml
+`;
+    const queue = 'Resources:\n  Work:\n    Type: AWS::SQS::Queue\n';
+    const { rendered, errors } = await render(
+      { ...FILES, 'gitops.yaml': gitops, 'stacks/queue.yaml': queue },
+      { artifacts },
+    );
+    expect(rendered.map((r) => r.key).sort()).toEqual(['dev/api', 'dev/queue', 'prod/queue']);
+    expect(byKey(rendered, 'prod/queue').artifacts ?? []).toEqual([]);
+    expect(errors.map((e) => [e.key, e.error.field])).toEqual([['prod/api', 'artifactBucket']]);
+    expect(errors[0]?.error.message).toContain('GITOPS_ARTIFACT_BUCKET');
   });
 
   it('re-renders only the stacks that use changed code; a file added to a code folder counts', async () => {

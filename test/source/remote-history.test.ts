@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
+  FolderArtifactStore,
   FolderStateStore,
   LocalApplier,
   LocalDriftDetector,
@@ -99,7 +100,8 @@ describe('newest wins on a shallow remote, whatever the commit dates say', () =>
 
   it('skips a 2099-dated commit asked for after a newer one is applied, and applies the commits after it', async () => {
     clearMemoryCache();
-    const state = new FolderStateStore(mkdtempSync(join(tmpdir(), 'gitops-history-state-')));
+    const stateDir = mkdtempSync(join(tmpdir(), 'gitops-history-state-'));
+    const state = new FolderStateStore(stateDir);
     const events = new MemoryEventSink();
     const deps: EngineDeps = {
       source: new RemoteSource(url, { cacheDir: mkdtempSync(join(tmpdir(), 'gitops-history-cache-')) }),
@@ -110,8 +112,12 @@ describe('newest wins on a shallow remote, whatever the commit dates say', () =>
       clock: steppingClock(),
       logger: silent,
       defaultRegion: 'eu-west-1',
+      // The example packages its Lambda code (functions/api), which needs a place to store the zips.
+      artifacts: new FolderArtifactStore(stateDir),
     };
     await sync(deps, { environments: ['dev'] });
+    // Every stack applied first, so what follows is decided by ancestry alone.
+    expect(events.events.filter((e) => e.detailType === 'Sync Failed').map((e) => e.detail.message)).toEqual([]);
     const future = { ...genv.env, GIT_COMMITTER_DATE: '2099-01-01T00:00:00Z', GIT_AUTHOR_DATE: '2099-01-01T00:00:00Z' };
     const dated2099 = edit('VisibilityTimeout: 30', 'VisibilityTimeout: 99', 'Dated 2099', future);
     edit('VisibilityTimeout: 99', 'VisibilityTimeout: 40', 'Normal commit');
