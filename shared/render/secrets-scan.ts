@@ -102,10 +102,12 @@ export function assertNoPlaintextSecrets(values: readonly ScannedValue[], allowe
         : v.kind === 'tag'
           ? 'tags are visible to anyone who can describe the stack: keep the secret in SSM Parameter Store and pass it as a parameter with "ssm:/path/to/parameter"'
           : 'templates are readable by anyone who can read the repository or describe the stack: use a {{resolve:ssm-secure:...}} or {{resolve:secretsmanager:...}} dynamic reference, or a NoEcho parameter given with "ssm:"';
-    const what = v.kind === 'template' ? `the value at ${path}` : `${v.kind} "${v.name}"`;
+    // A template literal is named by its path in the `file: field:` form, so that render's line lookup and
+    // describe() give `file:line: field: …` with the path once; parameters and tags are named by their own name.
+    const where = v.kind === 'template' ? `${path}: this value` : `${v.kind} "${v.name}"`;
     throw new ConfigError(
       Reason.PlaintextSecret,
-      `${v.file}: ${what} looks like a plaintext secret (${kind}); ${fix}. If it is not a secret, list "${path}" under the stack's notSecrets in gitops.yaml`,
+      `${v.file}: ${where} looks like a plaintext secret (${kind}); ${fix}. If it is not a secret, list "${path}" under the stack's notSecrets in gitops.yaml`,
       { file: v.file, field: path },
     );
   }

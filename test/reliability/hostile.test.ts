@@ -96,7 +96,7 @@ describe('time: patterns and files from the repository are handled in linear tim
     // Assess: it ended by itself (no kill), with the render error naming the file and the field.
     expect(run.signal).toBeNull();
     expect(run.code).toBe(2);
-    expect(run.stderr).toContain('deploy/app.yaml: parameters.Code: value does not match AllowedPattern (a+)+b');
+    expect(run.stderr).toContain('deploy/app.yaml:3: parameters.Code: value does not match AllowedPattern (a+)+b');
   });
 
   it('discovers the stacks of a zero-config repository beside a blank 1 MB .yaml', async () => {
@@ -503,19 +503,22 @@ describe('secret guard: template literals, no false positives, an explicit allow
     [
       'a ghp_ token as a parameter Default',
       `Parameters:\n  Token: { Type: String, Default: ${GHP} }\nResources:\n  Q: { Type: AWS::SQS::Queue }\n`,
-      'Parameters.Token.Default',
+      'templates/app.yaml:2: Parameters.Token.Default',
       GHP,
     ],
     [
       'an AKIA key in a SecretString',
       `Resources:\n  S:\n    Type: AWS::SecretsManager::Secret\n    Properties:\n      SecretString: '{"id":"${AKIA}"}'\n`,
-      'Resources.S.Properties.SecretString',
+      'templates/app.yaml:5: Resources.S.Properties.SecretString',
       AKIA,
     ],
-  ])('refuses %s, naming the path and never the value', async (_what, template, path, value) => {
+  ])('refuses %s, naming the path and never the value', async (_what, template, place, value) => {
     const run = await gitops(['render', repoWith({ 'gitops.yaml': gitopsYaml(), 'templates/app.yaml': template })]);
     expect(run.code).toBe(2);
-    expect(run.stderr).toContain(`templates/app.yaml: the value at ${path} looks like a plaintext secret`);
+    // `file:line: path:` once, then the path again only where the notSecrets allow-list is explained.
+    expect(run.stderr).toContain(`${place}: this value looks like a plaintext secret`);
+    const path = place.split(': ')[1] as string;
+    expect(run.stderr.split(path)).toHaveLength(3);
     expect(run.stdout + run.stderr).not.toContain(value);
   });
 

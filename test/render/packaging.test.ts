@@ -226,7 +226,9 @@ stacks:
     expect(errors.map((e) => e.key)).toEqual(['dev/api', 'prod/api']);
     expect(errors[0]?.error.reason).toBe(reason);
     expect(errors[0]?.error.message).toMatch(message);
-    expect(errors[0]?.error.message).toContain('stacks/api/template.yaml: Resources.Fn.Properties.Code');
+    // Render errors carry the line of the field they name (shared/render/locate.ts): `Code:` is on line 8.
+    expect(errors[0]?.error.message).toContain('stacks/api/template.yaml:8: Resources.Fn.Properties.Code: ');
+    expect(errors[0]?.error).toMatchObject({ file: 'stacks/api/template.yaml', line: 8 });
   });
 
   it('leaves S3 locations, inline code and intrinsics alone', async () => {
