@@ -47,7 +47,9 @@ async function runOnce(url: string, stateDir: string, cacheDir: string): Promise
   const report = await checkDrift(deps, {});
   const used = process.cpuUsage(before);
   if (report.errors.length || report.outOfSync.length) {
-    throw new Error(`drift run: ${report.errors.length} errors, ${report.outOfSync.length} out of sync`);
+    throw new Error(
+      `drift run: ${report.errors.length} errors, ${report.outOfSync.length} out of sync; first: ${JSON.stringify(report.errors[0] ?? report.outOfSync[0])}`,
+    );
   }
   return { cpu: (used.user + used.system) / 1e6, peakMb: process.resourceUsage().maxRSS / 1024 };
 }
@@ -109,7 +111,13 @@ async function runCase(services: number, runs: number): Promise<RunCase> {
     createDesiredRepo(genv, work, services);
     push(genv, work, createBareRepo(genv, root, 'desired'));
     const stateDir = join(root, 'state');
-    const first = await sync(localEngine(work, stateDir, new MemoryEventSink({ max: 100_000 })), {});
+    // Seeded through the served URL: the stacks belong to that repository (a local path would be another one).
+    const first = await sync(
+      localEngine(server.url('desired'), stateDir, new MemoryEventSink({ max: 100_000 }), {
+        cacheDir: join(root, 'cache-seed'),
+      }),
+      {},
+    );
     if (first.failed.length) throw new Error(`seeding sync: ${first.failed.length} stacks failed`);
     const cpu: number[] = [];
     const peak: number[] = [];

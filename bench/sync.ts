@@ -16,6 +16,7 @@
  */
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
+import { type AddressInfo, createServer } from 'node:net';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -183,17 +184,32 @@ async function statusCliSeconds(stateDir: string): Promise<{ seconds: number; li
 }
 
 /**
- * The overview's first page as a user gets it: `gitops status --web --state <dir> --port 0` started in a fresh process
+ * The overview's first page as a user gets it: `gitops status --web --state <dir> --port <free port>` started in a fresh process
  * (nothing cached), then GET / to the last byte; median of 3 processes. The server's start is not counted: the page is
  * what the user waits for once it is up.
  */
+/** A TCP port free on 127.0.0.1 right now (the OS picks it; the server is closed before the port is used). */
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((ok) => server.listen(0, '127.0.0.1', ok));
+  const { port } = server.address() as AddressInfo;
+  await new Promise((ok) => server.close(ok));
+  return port;
+}
+
 async function statusPageFirstPageMs(stateDir: string, stacks: number): Promise<{ ms: number; bytes: number }> {
   const times: number[] = [];
   let bytes = 0;
   for (let i = 0; i < 3; i++) {
-    const child = spawn(process.execPath, [GITOPS_BIN, 'status', '--web', '--state', stateDir, '--port', '0'], {
-      stdio: ['ignore', 'pipe', 'inherit'],
-    });
+    // The CLI takes ports 1-65535 only, so a free one is found first.
+    const port = await freePort();
+    const child = spawn(
+      process.execPath,
+      [GITOPS_BIN, 'status', '--web', '--state', stateDir, '--port', String(port)],
+      {
+        stdio: ['ignore', 'pipe', 'inherit'],
+      },
+    );
     try {
       const url = await new Promise<string>((ok, fail) => {
         let text = '';
