@@ -75,16 +75,18 @@ interface IndexFile {
  *. Run from source there is no index, and the
  * database is loaded as before.
  */
-const INDEX_DIR = new URL('./spec/', import.meta.url);
+let indexDir: URL | undefined;
 let indexServices: Promise<ReadonlySet<string> | undefined> | undefined;
 const indexFiles = new Map<string, Promise<IndexFile>>();
 
 function indexedServices(): Promise<ReadonlySet<string> | undefined> {
   indexServices ??= (async () => {
-    if (INDEX_DIR.protocol !== 'file:') return undefined;
     const { readFile } = await import('node:fs/promises');
     try {
-      const index = JSON.parse(await readFile(new URL('index.json', INDEX_DIR), 'utf8')) as { services: string[] };
+      // Resolved on first use, not at import: a bundle without a module URL simply has no index.
+      indexDir = new URL('./spec/', import.meta.url);
+      if (indexDir.protocol !== 'file:') return undefined;
+      const index = JSON.parse(await readFile(new URL('index.json', indexDir), 'utf8')) as { services: string[] };
       return new Set(index.services);
     } catch {
       return undefined;
@@ -118,7 +120,7 @@ async function lookupFor(types: readonly string[]): Promise<SpecLookup> {
     if (service === undefined || !services.has(service)) continue;
     let file = indexFiles.get(service);
     if (!file) {
-      file = readFile(new URL(`${service}.json`, INDEX_DIR), 'utf8').then((text) => JSON.parse(text) as IndexFile);
+      file = readFile(new URL(`${service}.json`, indexDir), 'utf8').then((text) => JSON.parse(text) as IndexFile);
       indexFiles.set(service, file);
     }
     files.set(service, await file);
