@@ -6,6 +6,7 @@
 import { cpSync, existsSync, readFileSync, rmSync } from 'node:fs';
 import { dirname, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { buildSpecIndex } from './spec-index.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const out = `${root}dist`;
@@ -95,6 +96,9 @@ export async function buildCli() {
   });
   // The status page reads its assets beside its module (new URL('./assets/…', import.meta.url)).
   cpSync(`${root}shared/runtime/status-page/assets`, `${out}/assets`, { recursive: true });
+  // The resource specification as small per-service files (shared/render/resource-spec.ts reads them beside its
+  // chunk): render, plan and the local target then never load the whole database.
+  await buildSpecIndex(`${out}/spec`);
 }
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) await buildCli();

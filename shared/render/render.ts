@@ -156,7 +156,8 @@ export async function renderStacks(
           templateFiles: { root: direct.templateFile, nested: packaged.nestedFiles },
         };
         // What CloudFormation would refuse at create time is refused here: Rules always, the resource specification
-        // when asked (plan asks only for the stacks it will change: loading the specification takes a second).
+        // when asked (plan asks only for the stacks it will change: from source, loading the specification takes a
+        // second; the built CLI reads its small per-service index).
         await checkRules(snapshot, rendered);
         outcome.rendered.push(options.checkResources ? await checkAgainstSpec(snapshot, rendered) : rendered);
       } catch (err) {

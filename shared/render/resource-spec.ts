@@ -3,8 +3,9 @@
  * CloudFormation resource specification, as `@aws-cdk/aws-service-spec` (the database CDK itself generates from)
  * has it, so what CloudFormation would refuse at create time is refused by `render`, `plan` and the local target.
  *
- * The database is loaded on first use only: importing the package takes about 50 ms and loading its 2.8 MB database
- * 1.2-1.7 s and about 150 MB here, so nothing in a Lambda's init path (or the AWS functions at all) imports it.
+ * The built CLI reads a per-service index of it written at build time (bin/spec-index.js → dist/spec/); run from
+ * source, the database is loaded on first use only: importing the package takes about 50 ms and loading its 2.8 MB
+ * database 0.5-1.7 s and about 150 MB here, so nothing in a Lambda's init path (or the AWS functions at all) imports it.
  *
  * Only what is certain is refused: literal values of the wrong primitive type, unknown `AWS::` types, unknown and
  * missing properties of known types. Intrinsics are values CloudFormation computes and are not judged; resources a
@@ -39,6 +40,11 @@ interface SpecProperty {
 interface SpecShape {
   readonly properties: Readonly<Record<string, SpecProperty>>;
 }
+/** What the check reads of the specification: a resource type's shape, and the property types it references. */
+interface SpecLookup {
+  resource(type: string): SpecShape | undefined;
+  definition(reference: unknown): SpecShape;
+}
 interface SpecDb {
   lookup(
     table: 'resource',
@@ -55,6 +61,85 @@ let database: Promise<SpecDb> | undefined;
 export function loadResourceSpec(): Promise<SpecDb> {
   database ??= import('@aws-cdk/aws-service-spec').then((m) => m.loadAwsServiceSpec() as unknown as Promise<SpecDb>);
   return database;
+}
+
+/** One service's file of the index bin/spec-index.js writes at build time. */
+interface IndexFile {
+  readonly resources: Readonly<Record<string, SpecShape>>;
+  readonly definitions: Readonly<Record<string, SpecShape>>;
+}
+
+/**
+ * The built CLI carries the specification as a per-service index beside its modules (dist/spec/, written by
+ * bin/build.js from the same database): a stack of SQS queues reads a 1 KB file instead of the 2.8 MB database
+ *. Run from source there is no index, and the
+ * database is loaded as before.
+ */
+let indexDir: URL | undefined;
+let indexServices: Promise<ReadonlySet<string> | undefined> | undefined;
+const indexFiles = new Map<string, Promise<IndexFile>>();
+
+function indexedServices(): Promise<ReadonlySet<string> | undefined> {
+  indexServices ??= (async () => {
+    const { readFile } = await import('node:fs/promises');
+    try {
+      // Resolved on first use, not at import: a bundle without a module URL simply has no index.
+      indexDir = new URL('./spec/', import.meta.url);
+      if (indexDir.protocol !== 'file:') return undefined;
+      const index = JSON.parse(await readFile(new URL('index.json', indexDir), 'utf8')) as { services: string[] };
+      return new Set(index.services);
+    } catch {
+      return undefined;
+    }
+  })();
+  return indexServices;
+}
+
+/** `AWS::SQS::Queue` → `sqs`, as bin/spec-index.js names the files; undefined for anything else. */
+function serviceOf(type: string): string | undefined {
+  const match = /^AWS::([A-Za-z0-9]{1,64})::[A-Za-z0-9]{1,128}$/.exec(type);
+  return match ? match[1]!.toLowerCase() : undefined;
+}
+
+async function lookupFor(types: readonly string[]): Promise<SpecLookup> {
+  const services = await indexedServices();
+  if (!services) {
+    const db = await loadResourceSpec();
+    return {
+      resource(type) {
+        const found = db.lookup('resource', 'cloudFormationType', 'equals', type);
+        return found.length === 0 ? undefined : found.only();
+      },
+      definition: (reference) => db.get('typeDefinition', reference),
+    };
+  }
+  const { readFile } = await import('node:fs/promises');
+  const files = new Map<string, IndexFile>();
+  for (const service of new Set(types.map(serviceOf))) {
+    // The service name comes from the template: only names the index lists become a path.
+    if (service === undefined || !services.has(service)) continue;
+    let file = indexFiles.get(service);
+    if (!file) {
+      file = readFile(new URL(`${service}.json`, indexDir), 'utf8').then((text) => JSON.parse(text) as IndexFile);
+      indexFiles.set(service, file);
+    }
+    files.set(service, await file);
+  }
+  // Definition ids are the database's, unique across services, so one map serves every file read.
+  const definitions = new Map<string, SpecShape>();
+  for (const file of files.values())
+    for (const [id, shape] of Object.entries(file.definitions)) definitions.set(id, shape);
+  return {
+    resource(type) {
+      const file = files.get(serviceOf(type) ?? '');
+      return file && Object.hasOwn(file.resources, type) ? file.resources[type] : undefined;
+    },
+    definition(reference) {
+      const shape = definitions.get(String(reference));
+      if (!shape) throw new Error(`resource specification index: no definition ${String(reference)}`);
+      return shape;
+    },
+  };
 }
 
 /** Transforms CloudFormation itself hosts; anything else in `Transform` or `Fn::Transform` is a macro of the account. */
@@ -81,9 +166,10 @@ export async function checkResourceSpec(template: CfnTemplate): Promise<SpecChec
   const unexpanded = unexpandedOf(template);
   // A macro may rewrite anything: the template as written is not what CloudFormation validates.
   if (transforms.some((t) => !HOSTED_TRANSFORMS.has(t) && t !== 'AWS::Include')) return { problems: [], unexpanded };
-  const db = await loadResourceSpec();
+  const resources = Object.entries(template.Resources ?? {});
+  const db = await lookupFor(resources.map(([, r]) => (typeof r?.Type === 'string' ? r.Type : '')));
   const problems: SpecProblem[] = [];
-  for (const [id, resource] of Object.entries(template.Resources ?? {})) {
+  for (const [id, resource] of resources) {
     const type = typeof resource?.Type === 'string' ? resource.Type : '';
     if (
       !type.startsWith('AWS::') ||
@@ -91,12 +177,11 @@ export async function checkResourceSpec(template: CfnTemplate): Promise<SpecChec
       type === 'AWS::CloudFormation::CustomResource'
     )
       continue;
-    const found = db.lookup('resource', 'cloudFormationType', 'equals', type);
-    if (found.length === 0) {
+    const shape = db.resource(type);
+    if (!shape) {
       problems.push({ path: ['Resources', id, 'Type'], resource: id, message: `unknown resource type ${type}` });
       continue;
     }
-    const shape = found.only();
     const props = resource.Properties;
     if (props === undefined || props === null) {
       const required = requiredOf(shape);
@@ -115,7 +200,7 @@ export async function checkResourceSpec(template: CfnTemplate): Promise<SpecChec
 }
 
 function checkObject(
-  db: SpecDb,
+  db: SpecLookup,
   shape: SpecShape,
   value: unknown,
   path: (string | number)[],
@@ -150,7 +235,7 @@ function checkObject(
 }
 
 function checkValue(
-  db: SpecDb,
+  db: SpecLookup,
   type: SpecType,
   value: unknown,
   path: (string | number)[],
@@ -197,7 +282,7 @@ function checkValue(
       if (typeof value !== 'object' || Array.isArray(value)) fail('a mapping');
       return;
     case 'ref':
-      checkObject(db, db.get('typeDefinition', type.reference), value, path, resource, what, problems);
+      checkObject(db, db.definition(type.reference), value, path, resource, what, problems);
       return;
     case 'tag':
       if (typeof value !== 'object' || Array.isArray(value)) fail('a tag {Key, Value}');

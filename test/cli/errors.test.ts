@@ -5,6 +5,8 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { parseTemplate } from '../../shared/render/cfn-template.ts';
+import { checkResourceSpec } from '../../shared/render/resource-spec.ts';
 import { commitFiles, createWorkRepo, makeGitEnv } from '../helpers/git-repo.ts';
 import { gitops } from './run-gitops.ts';
 
@@ -73,5 +75,41 @@ describe('gitops error messages', () => {
     );
     expect(run.stderr.match(/deploy\/secret\.yaml/g)).toHaveLength(1);
     expect(run.stderr).not.toContain('ghp_0123456789');
+  });
+
+  it('refuses what the resource specification refuses, as its whole database says, from the index built into dist/', async () => {
+    const template =
+      'Resources:\n  Queue:\n    Type: AWS::SQS::Queue\n    Properties:\n      VisibilityTimeOut: 3\n' +
+      '  Fn:\n    Type: AWS::Lambda::Function\n    Properties:\n      MemorySize: lots\n      Code: { ZipFile: x }\n' +
+      '      Role: r\n      VpcConfig: { SubnetIds: 3 }\n  Sub:\n    Type: AWS::SNS::Subscription\n' +
+      '    Properties: { Protocol: sqs }\n  Odd:\n    Type: AWS::Nope::Thing\n';
+    commitFiles(
+      genv,
+      repo,
+      { 'templates/spec.yaml': template, 'deploy/spec.yaml': 'template-file-path: templates/spec.yaml\n' },
+      'A template CloudFormation would refuse',
+    );
+    const run = await gitops(['render', repo, '--deployment-file', 'deploy/spec.yaml']);
+    expect(run.code).toBe(2);
+    // The test runs from source, where the check loads @aws-cdk/aws-service-spec's database itself.
+    const { problems } = await checkResourceSpec(parseTemplate(template, 'templates/spec.yaml'));
+    expect(problems.map((p) => p.message)).toEqual([
+      'AWS::SQS::Queue has no property VisibilityTimeOut (did you mean VisibilityTimeout?)',
+      'AWS::Lambda::Function.MemorySize must be an integer, got "lots"',
+      'AWS::Lambda::Function.VpcConfig.SubnetIds must be a list, got 3',
+      'AWS::SNS::Subscription requires TopicArn',
+      'unknown resource type AWS::Nope::Thing',
+    ]);
+    const lines = [
+      '5: Resources.Queue',
+      '9: Resources.Fn',
+      '12: Resources.Fn',
+      '15: Resources.Sub',
+      '17: Resources.Odd',
+    ];
+    for (const [i, p] of problems.entries()) {
+      expect(run.stderr).toContain(`templates/spec.yaml:${lines[i]}: ${p.message}`);
+    }
+    expect(run.stderr).not.toMatch(/^\s+at /m);
   });
 });
