@@ -13,7 +13,6 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { makeApplyHandler } from '../../functions/apply.ts';
 import { readConfig } from '../../functions/lib/config.ts';
 import { makeSyncHandler } from '../../functions/sync.ts';
-import { AwsClientFactory } from '../../shared/adapters/aws/clients.ts';
 import { RevisionAuthorizer } from '../../shared/engine/approval.ts';
 import type { EngineDeps } from '../../shared/engine/deps.ts';
 import { Reason, SourceError } from '../../shared/errors.ts';
@@ -25,7 +24,7 @@ import { clearMemoryCache } from '../../shared/source/index.ts';
 import { type S3TestServer, startS3 } from '../aws/s3-server.ts';
 import { memorySnapshot } from '../config/memory-snapshot.ts';
 import { silent } from '../engine/engine-fixture.ts';
-import { capturePutEvents, sqsEvent, sqsRecord, storeGitToken } from '../helpers/aws-pipeline.ts';
+import { capturePutEvents, sqsEvent, sqsRecord, standInClients, storeGitToken } from '../helpers/aws-pipeline.ts';
 import { type CfnStandIn, startCfnStandIn } from '../helpers/cfn-standin.ts';
 import { commitFiles, createBareRepo, createWorkRepo, git, makeGitEnv, push } from '../helpers/git-repo.ts';
 import { type GitServer, startGitServer } from '../helpers/git-server.ts';
@@ -128,12 +127,7 @@ describe('a Sync Requested naming a revision', () => {
         cacheDir: join(root, 'cache'),
         logger: silent,
         clock: instant,
-        clients: {
-          s3: s3.client(),
-          eventBridge: new EventBridgeClient({ region: 'eu-west-1' }),
-          ssm: new SSMClient({ region: 'eu-west-1' }),
-          cloudFormation: new AwsClientFactory({ clock: instant }),
-        },
+        clients: standInClients(s3, instant),
       },
       url,
     );

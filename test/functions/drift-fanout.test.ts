@@ -16,7 +16,6 @@ import { makeDriftHandler } from '../../functions/drift.ts';
 import { makeDriftWorkerHandler } from '../../functions/drift-worker.ts';
 import { readConfig } from '../../functions/lib/config.ts';
 import { makeSyncHandler } from '../../functions/sync.ts';
-import { AwsClientFactory } from '../../shared/adapters/aws/clients.ts';
 import { driftMessage } from '../../shared/adapters/aws/drift-queue-sqs.ts';
 import { S3DriftRunStore } from '../../shared/adapters/aws/drift-run-s3.ts';
 import type { EngineDeps } from '../../shared/engine/deps.ts';
@@ -28,7 +27,14 @@ import { awsDeps } from '../../shared/runtime/aws-deps.ts';
 import { clearMemoryCache } from '../../shared/source/index.ts';
 import { type S3TestServer, startS3 } from '../aws/s3-server.ts';
 import { silent } from '../engine/engine-fixture.ts';
-import { capturePutEvents, sqsEvent, sqsRecord, storeGitToken } from '../helpers/aws-pipeline.ts';
+import {
+  capturePutEvents,
+  pushReceivedBody,
+  sqsEvent,
+  sqsRecord,
+  standInClients,
+  storeGitToken,
+} from '../helpers/aws-pipeline.ts';
 import { type CfnStandIn, startCfnStandIn } from '../helpers/cfn-standin.ts';
 import { commitFiles, createBareRepo, createWorkRepo, makeGitEnv, push } from '../helpers/git-repo.ts';
 import { type GitServer, startGitServer } from '../helpers/git-server.ts';
@@ -195,12 +201,7 @@ describe('drift fan-out: scheduled plan → queued account-region items → work
         cacheDir: join(root, 'cache'),
         logger: silent,
         clock: instant,
-        clients: {
-          s3: s3.client(),
-          eventBridge: new EventBridgeClient({ region: 'eu-west-1' }),
-          ssm: new SSMClient({ region: 'eu-west-1' }),
-          cloudFormation: new AwsClientFactory({ clock: instant }),
-        },
+        clients: standInClients(s3, instant),
       },
       url,
     );
@@ -215,11 +216,7 @@ describe('drift fan-out: scheduled plan → queued account-region items → work
         applyQueue.push({ message, group });
       },
     }));
-    const pushed = JSON.stringify({
-      source: 'lambda-gitops',
-      'detail-type': 'Push Received',
-      detail: { repo: url, branch: 'main' },
-    });
+    const pushed = pushReceivedBody(url);
     expect((await sync(sqsEvent(sqsRecord(pushed, `${url}#main`)))).batchItemFailures).toEqual([]);
     const apply = makeApplyHandler(() => ({ ports: deps, logger: silent, maxReceives: 3 }));
     const applied = await apply(

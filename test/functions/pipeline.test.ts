@@ -15,7 +15,6 @@ import { makeDriftHandler } from '../../functions/drift.ts';
 import { readConfig } from '../../functions/lib/config.ts';
 import { makeNotifyHandler } from '../../functions/notify.ts';
 import { makeSyncHandler } from '../../functions/sync.ts';
-import { AwsClientFactory } from '../../shared/adapters/aws/clients.ts';
 import type { EngineDeps } from '../../shared/engine/deps.ts';
 import type { GitOpsEvent } from '../../shared/events/catalog.ts';
 import type { ApplyQueueMessage } from '../../shared/function-env.ts';
@@ -25,7 +24,14 @@ import { awsDeps } from '../../shared/runtime/aws-deps.ts';
 import { clearMemoryCache } from '../../shared/source/index.ts';
 import { type S3TestServer, startS3 } from '../aws/s3-server.ts';
 import { silent } from '../engine/engine-fixture.ts';
-import { capturePutEvents, sqsEvent, sqsRecord, storeGitToken } from '../helpers/aws-pipeline.ts';
+import {
+  capturePutEvents,
+  pushReceivedBody,
+  sqsEvent,
+  sqsRecord,
+  standInClients,
+  storeGitToken,
+} from '../helpers/aws-pipeline.ts';
 import { type CfnStandIn, startCfnStandIn } from '../helpers/cfn-standin.ts';
 import {
   commitFiles,
@@ -111,8 +117,7 @@ describe('the deployed loop: sync → apply → drift → notify handlers', () =
       },
     }));
   const applyHandler = makeApplyHandler(() => ({ ports: deps, logger: silent, maxReceives: 3 }));
-  const pushReceived = () =>
-    JSON.stringify({ source: 'lambda-gitops', 'detail-type': 'Push Received', detail: { repo: url, branch: 'main' } });
+  const pushReceived = () => pushReceivedBody(url);
   const drainApplies = async () => {
     const batch = applyQueue.splice(0).map((a) => sqsRecord(JSON.stringify(a.message), a.group));
     return applyHandler(sqsEvent(...batch));
@@ -141,12 +146,7 @@ describe('the deployed loop: sync → apply → drift → notify handlers', () =
         cacheDir: join(root, 'cache'),
         logger: silent,
         clock: instant,
-        clients: {
-          s3: s3.client(),
-          eventBridge: new EventBridgeClient({ region: 'eu-west-1' }),
-          ssm: new SSMClient({ region: 'eu-west-1' }),
-          cloudFormation: new AwsClientFactory({ clock: instant }),
-        },
+        clients: standInClients(s3, instant),
       },
       url,
     );

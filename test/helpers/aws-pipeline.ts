@@ -2,11 +2,14 @@
  * The AWS side of the handler tests (test/functions, test/policy/functions-policy.test.ts): SQS records as Lambda
  * receives them, EventBridge PutEvents answered and captured, and the installation's Git token in SSM.
  */
-import { type EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
-import { GetParameterCommand, type SSMClient } from '@aws-sdk/client-ssm';
+import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
+import { GetParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import type { SQSEvent, SQSRecord } from 'aws-lambda';
 import type { AwsClientStub } from 'aws-sdk-client-mock';
+import { AwsClientFactory } from '../../shared/adapters/aws/clients.ts';
 import type { GitOpsEvent } from '../../shared/events/catalog.ts';
+import type { Clock } from '../../shared/ports.ts';
+import type { S3TestServer } from '../aws/s3-server.ts';
 
 /** One FIFO message as the SQS event source delivers it; `receives` is its ApproximateReceiveCount. */
 export const sqsRecord = (body: string, group: string, receives = 1): SQSRecord =>
@@ -54,3 +57,18 @@ export function storeGitToken(ssm: AwsClientStub<SSMClient>, token: string): voi
     .on(GetParameterCommand, { Name: '/lambda-gitops/git-token' })
     .resolves({ Parameter: { Value: token, Type: 'SecureString' } });
 }
+
+/**
+ * The AWS clients the functions' `awsDeps` takes: S3 from the s3rver test server, EventBridge and SSM for
+ * aws-sdk-client-mock to answer, and CloudFormation clients the stand-in (test/helpers/cfn-standin.ts) intercepts.
+ */
+export const standInClients = (s3: S3TestServer, clock: Clock) => ({
+  s3: s3.client(),
+  eventBridge: new EventBridgeClient({ region: 'eu-west-1' }),
+  ssm: new SSMClient({ region: 'eu-west-1' }),
+  cloudFormation: new AwsClientFactory({ clock }),
+});
+
+/** The body of the `Push Received` event the sync queue carries for `branch` of `repo`. */
+export const pushReceivedBody = (repo: string, branch = 'main'): string =>
+  JSON.stringify({ source: 'lambda-gitops', 'detail-type': 'Push Received', detail: { repo, branch } });

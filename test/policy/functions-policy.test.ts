@@ -27,7 +27,14 @@ import { awsDeps } from '../../shared/runtime/aws-deps.ts';
 import { clearMemoryCache } from '../../shared/source/index.ts';
 import { type S3TestServer, startS3 } from '../aws/s3-server.ts';
 import { silent } from '../engine/engine-fixture.ts';
-import { capturePutEvents, sqsEvent, sqsRecord, storeGitToken } from '../helpers/aws-pipeline.ts';
+import {
+  capturePutEvents,
+  pushReceivedBody,
+  sqsEvent,
+  sqsRecord,
+  standInClients,
+  storeGitToken,
+} from '../helpers/aws-pipeline.ts';
 import { type CfnStandIn, startCfnStandIn } from '../helpers/cfn-standin.ts';
 import { commitFiles, createBareRepo, createWorkRepo, makeGitEnv, push } from '../helpers/git-repo.ts';
 import { type GitServer, startGitServer } from '../helpers/git-server.ts';
@@ -88,12 +95,7 @@ describe('the sync and apply functions under an installation policy', () => {
       {
         ...awsSettings(config, silent, join(root, 'cache', String(Object.keys(repos).length))),
         clock: instant,
-        clients: {
-          s3: s3.client(),
-          eventBridge: new EventBridgeClient({ region: 'eu-west-1' }),
-          ssm: new SSMClient({ region: 'eu-west-1' }),
-          cloudFormation: new AwsClientFactory({ clock: instant }),
-        },
+        clients: standInClients(s3, instant),
       },
       url,
     );
@@ -116,11 +118,7 @@ describe('the sync and apply functions under an installation policy', () => {
         applyQueue.push({ message, group });
       },
     }));
-    const body = JSON.stringify({
-      source: 'lambda-gitops',
-      'detail-type': 'Push Received',
-      detail: { repo: url, branch: 'main' },
-    });
+    const body = pushReceivedBody(url);
     return handler(sqsEvent(sqsRecord(body, `${url}#main`)));
   };
   const drain = (deps: EngineDeps) => {
