@@ -1,5 +1,6 @@
 import type { AttemptRecord, ChangeSummary, HistoryRecord, RenderedStack, StackState } from '../model.ts';
 import { emptyChanges } from '../model.ts';
+import type { RepoSnapshot } from '../ports.ts';
 import { sanitize } from '../sanitize.ts';
 
 /** A state record for a rendered stack, keeping everything the previous record knew that still holds. */
@@ -74,6 +75,26 @@ export function stackDetail(rendered: RenderedStack) {
     revision: rendered.revision,
     commit: rendered.commit,
     ...(rendered.notifications?.length ? { routes: rendered.notifications } : {}),
+  };
+}
+
+/**
+ * The same fields for a plan entry that has no rendered stack (its render failed, or it was refused before one was
+ * needed): the commit and repository come from the snapshot, the stack's identity from the entry.
+ */
+export function entryDetail(
+  snapshot: Pick<RepoSnapshot, 'repo' | 'branch' | 'commit'>,
+  entry: { readonly stack: string; readonly environment: string; readonly stackName: string; readonly region: string },
+) {
+  return {
+    repo: snapshot.repo,
+    branch: snapshot.branch,
+    stack: entry.stack,
+    environment: entry.environment,
+    stackName: entry.stackName,
+    region: entry.region,
+    revision: snapshot.commit.sha,
+    commit: snapshot.commit,
   };
 }
 

@@ -9,7 +9,7 @@ import type { EngineDeps, Selection } from './deps.ts';
 import { receiveStamp } from './newest-wins.ts';
 import { dependencyOrder } from './order.ts';
 import { computePlan, type Plan, type PlanEntry } from './plan.ts';
-import { attempt, historyRecord, stackDetail, stateDetail } from './record.ts';
+import { attempt, entryDetail, historyRecord, stackDetail, stateDetail } from './record.ts';
 
 export interface SyncOptions extends Selection {
   /** Apply stacks whose environment has `automated: false`. */
@@ -187,18 +187,7 @@ async function refuseUnauthorized(
     }
     refused.add(entry.key);
     await emit(deps.events, deps.clock, DetailType.SyncFailed, {
-      ...(entry.rendered
-        ? stackDetail(entry.rendered)
-        : {
-            repo: snapshot.repo,
-            branch: snapshot.branch,
-            stack: entry.stack,
-            environment: entry.environment,
-            stackName: entry.stackName,
-            region: entry.region,
-            revision: snapshot.commit.sha,
-            commit: snapshot.commit,
-          }),
+      ...(entry.rendered ? stackDetail(entry.rendered) : entryDetail(snapshot, entry)),
       reason: Reason.ApprovalRefused,
       message: `${entry.stack} (${entry.environment}): requested revision ${snapshot.commit.sha.slice(0, 7)} refused: ${verdict.why}; nothing applied`,
     });
@@ -230,14 +219,7 @@ async function recordRenderFailure(deps: EngineDeps, plan: Plan, entry: PlanEntr
     // The state under this key is another repository's: it is left exactly as it is, only the event says why.
     await emit(deps.events, deps.clock, DetailType.SyncFailed, {
       routes: config.notifications,
-      repo: snapshot.repo,
-      branch: snapshot.branch,
-      stack: entry.stack,
-      environment: entry.environment,
-      stackName: entry.stackName,
-      region: entry.region,
-      revision: snapshot.commit.sha,
-      commit: snapshot.commit,
+      ...entryDetail(snapshot, entry),
       reason: error.reason,
       message: `${entry.stack} (${entry.environment}) failed at ${snapshot.commit.sha.slice(0, 7)}: ${error.describe()}`,
     });
@@ -269,14 +251,8 @@ async function recordRenderFailure(deps: EngineDeps, plan: Plan, entry: PlanEntr
   await deps.state.appendHistory(historyRecord(failedAt, at, at, 'Failed', error.reason, message));
   await emit(deps.events, deps.clock, DetailType.SyncFailed, {
     routes: config.notifications,
-    repo: snapshot.repo,
-    branch: snapshot.branch,
-    stack: entry.stack,
-    environment: entry.environment,
-    stackName: state.stackName,
-    region: state.region,
-    revision: snapshot.commit.sha,
-    commit: snapshot.commit,
+    // The name and region of the state record just written (the stored ones when there was a record).
+    ...entryDetail(snapshot, { ...entry, stackName: state.stackName, region: state.region }),
     reason: error.reason,
     message,
   });

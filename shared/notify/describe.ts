@@ -143,3 +143,12 @@ export function consoleUrl(event: GitOpsEvent): string | undefined {
   if (!region || !stackName) return undefined;
   return `https://${region}.console.aws.amazon.com/cloudformation/home?region=${region}#/stacks?filteringText=${encodeURIComponent(stackName)}`;
 }
+
+/** The emoji shortcode both chat formats (Slack, Amazon Q chat) lead a message with, by severity. */
+export const SEVERITY_ICON = { error: ':x:', warning: ':warning:', info: ':white_check_mark:' } as const;
+
+/**
+ * HTML entities for `&`, `<` and `>`: Slack and the Amazon Q chat apps parse `<!channel>`, `<https://…>` and
+ * `<url|text>` in text they format, so repository text must reach them with these three escaped.
+ */
+export const escapeAngles = (s: string): string => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');

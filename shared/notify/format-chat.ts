@@ -8,9 +8,11 @@ import {
   advice,
   changeLines,
   consoleUrl,
+  escapeAngles,
   failingResources,
   happened,
   linkableUrl,
+  SEVERITY_ICON,
   shortSha,
   truncate,
   where,
@@ -36,24 +38,18 @@ export interface ChatNotification {
   };
 }
 
-const ICON = { error: ':x:', warning: ':warning:', info: ':white_check_mark:' } as const;
-
 /**
  * Repository text in chat markdown: no link of its own (`[docs](https://evil)`: markdown's backslash escapes for `[`
  * and `]`), and no `<!channel>`, `<https://…>` or `<url|text>` the chat app would parse (HTML entities for `& < >`).
  */
 export function chatText(text: string): string {
-  return text
-    .replace(/&/g, '&amp;')
-    .replace(/</g, '&lt;')
-    .replace(/>/g, '&gt;')
-    .replace(/[[\]]/g, (c) => `\\${c}`);
+  return escapeAngles(text).replace(/[[\]]/g, (c) => `\\${c}`);
 }
 
 export function formatChatNotification(event: GitOpsEvent): ChatNotification {
   const d = event.detail;
   const sha = shortSha(d.revision ?? d.commit?.sha);
-  const title = truncate(`${ICON[d.severity]} ${where(event)}: ${happened(event)}`, 250);
+  const title = truncate(`${SEVERITY_ICON[d.severity]} ${where(event)}: ${happened(event)}`, 250);
   const parts: string[] = [chatText(d.message)];
   const commit = d.commit;
   if (sha) {

@@ -5,9 +5,11 @@ import {
   advice,
   changeLines,
   consoleUrl,
+  escapeAngles,
   failingResources,
   happened,
   linkableUrl,
+  SEVERITY_ICON,
   shortSha,
   truncate,
   where,
@@ -18,13 +20,11 @@ export interface SlackMessage {
   readonly blocks: readonly Record<string, unknown>[];
 }
 
-const ICON = { error: ':x:', warning: ':warning:', info: ':white_check_mark:' } as const;
-
 /**
  * Slack's escaping for `&`, `<` and `>`: every text Slack formats — mrkdwn blocks and the fallback `text`, which it
  * also parses — so a repository's `<!channel>` or `<https://evil|docs>` stays literal.
  */
-export const slackEscape = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+export const slackEscape = escapeAngles;
 const esc = slackEscape;
 
 export function formatSlack(event: GitOpsEvent): SlackMessage {
@@ -33,7 +33,10 @@ export function formatSlack(event: GitOpsEvent): SlackMessage {
   const sha = shortSha(d.revision ?? d.commit?.sha);
   const blocks: Record<string, unknown>[] = [
     { type: 'header', text: { type: 'plain_text', text: truncate(headline, 150), emoji: true } },
-    { type: 'section', text: { type: 'mrkdwn', text: truncate(`${ICON[d.severity]} ${esc(d.message)}`, 3_000) } },
+    {
+      type: 'section',
+      text: { type: 'mrkdwn', text: truncate(`${SEVERITY_ICON[d.severity]} ${esc(d.message)}`, 3_000) },
+    },
   ];
   const failing = failingResources(event);
   if (failing.length) {

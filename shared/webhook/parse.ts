@@ -14,17 +14,26 @@
  * delivery per ref. A missed ref is caught by the scheduled poll that backs up lost webhooks.
  */
 import { createHash } from 'node:crypto';
-import { Reason, WebhookError } from '../errors.ts';
 import type { CommitInfo } from '../model.ts';
+import {
+  clean,
+  cloneUrl,
+  type Headers,
+  invalid,
+  isObject,
+  type Json,
+  optionalObject,
+  readPayload,
+  requireObject,
+  requireSha,
+  withGit,
+} from './payload.ts';
 import type { Provider, PushDelivery } from './types.ts';
 
 export type { Provider, Push, PushDelivery, WebhookRequest } from './types.ts';
 
 const ZERO = /^0+$/;
 const ZERO_SHA = '0'.repeat(40);
-
-type Headers = Readonly<Record<string, string | undefined>>;
-type Json = Record<string, unknown>;
 
 export function parsePush(provider: Provider, headers: Headers, body: Buffer): PushDelivery {
   const deliveryId = deliveryIdOf(provider, headers, body);
@@ -214,68 +223,12 @@ function rawName(raw: string | undefined): string | undefined {
 
 // ------------------------------------------------------------------------------------------------ helpers
 
-function readPayload(headers: Headers, body: Buffer): Json {
-  let text = body.toString('utf8');
-  const type = (headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
-  if (type === 'application/x-www-form-urlencoded') {
-    const payload = new URLSearchParams(text).get('payload');
-    if (payload === null) throw invalid('form body has no payload field', 'payload');
-    text = payload;
-  }
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(text);
-  } catch {
-    // The parser's message quotes the body; say only what is wrong.
-    throw invalid('the body is not valid JSON', 'body');
-  }
-  if (!isObject(parsed)) throw invalid('the body is not a JSON object', 'body');
-  return parsed;
-}
-
 function unsupported(provider: Provider, deliveryId: string, event: string, header: string): PushDelivery {
-  const name = event.replace(/[^\w :.-]/g, '').slice(0, 60) || '(none)';
-  return { kind: 'ignored', provider, deliveryId, reason: `unsupported event ${name} (${header})` };
+  return { kind: 'ignored', provider, deliveryId, reason: `unsupported event ${clean(event)} (${header})` };
 }
 
 function branchOf(ref: string): string {
   return ref.startsWith('refs/heads/') ? ref.slice('refs/heads/'.length) : ref;
-}
-
-function withGit(url: string | undefined): string | undefined {
-  if (url === undefined) return undefined;
-  return url.endsWith('.git') ? url : `${url.replace(/\/+$/, '')}.git`;
-}
-
-/** An http(s) URL with any user info removed: a clone URL must never carry credentials into events or state. */
-function cloneUrl(raw: string, field: string): string {
-  let url: URL;
-  try {
-    url = new URL(raw);
-  } catch {
-    throw invalid(`${field} is not a URL`, field);
-  }
-  if (url.protocol !== 'https:' && url.protocol !== 'http:') throw invalid(`${field} is not an http(s) URL`, field);
-  url.username = '';
-  url.password = '';
-  url.search = '';
-  url.hash = '';
-  return url.toString();
-}
-
-function isObject(value: unknown): value is Json {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
-function requireObject(obj: Json, key: string, field = key): Json {
-  const value = obj[key];
-  if (!isObject(value)) throw invalid(`${field} is missing or not an object`, field);
-  return value;
-}
-
-function optionalObject(obj: Json, key: string): Json | undefined {
-  const value = obj[key];
-  return isObject(value) ? value : undefined;
 }
 
 function requireString(obj: Json, key: string, field = key): string {
@@ -289,20 +242,8 @@ function optionalString(obj: Json, key: string): string | undefined {
   return typeof value === 'string' && value !== '' ? value : undefined;
 }
 
-function requireSha(obj: Json, key: string, field = key): string {
-  const value = obj[key];
-  if (typeof value !== 'string' || !/^[0-9a-f]{40}([0-9a-f]{24})?$/i.test(value)) {
-    throw invalid(`${field} is missing or not a commit SHA`, field);
-  }
-  return value.toLowerCase();
-}
-
 function optionalSha(obj: Json, key: string, field = key): string | undefined {
   return obj[key] === undefined || obj[key] === null ? undefined : requireSha(obj, key, field);
-}
-
-function invalid(message: string, field: string): WebhookError {
-  return new WebhookError(Reason.PayloadInvalid, 400, message, { field });
 }
 
 function compact(commit: { [K in keyof CommitInfo]: CommitInfo[K] | undefined }): CommitInfo {

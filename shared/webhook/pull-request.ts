@@ -13,12 +13,20 @@
  * Bitbucket sends the head commit abbreviated (12 hex digits); the preview fetches the source branch and checks the
  * fetched commit starts with it.
  */
-import { Reason, WebhookError } from '../errors.ts';
 import { deliveryIdOf } from './parse.ts';
+import {
+  clean,
+  cloneUrl,
+  type Headers,
+  invalid,
+  type Json,
+  optionalObject,
+  readPayload,
+  requireObject,
+  requireSha,
+  withGit,
+} from './payload.ts';
 import type { Provider } from './types.ts';
-
-type Headers = Readonly<Record<string, string | undefined>>;
-type Json = Record<string, unknown>;
 
 export interface PullRequest {
   readonly kind: 'pull-request';
@@ -63,7 +71,7 @@ export function isPullRequestEvent(provider: Provider, headers: Headers): boolea
 
 export function parsePullRequest(provider: Provider, headers: Headers, body: Buffer): PullRequestDelivery {
   const deliveryId = deliveryIdOf(provider, headers, body);
-  const payload = readJson(headers, body);
+  const payload = readPayload(headers, body);
   switch (provider) {
     case 'github':
       return parseGitHub(deliveryId, payload);
@@ -210,64 +218,6 @@ function parseBitbucket(event: string, deliveryId: string, payload: Json): PullR
 
 // ------------------------------------------------------------------------------------------------ helpers
 
-function readJson(headers: Headers, body: Buffer): Json {
-  let text = body.toString('utf8');
-  const type = (headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
-  if (type === 'application/x-www-form-urlencoded') {
-    const payload = new URLSearchParams(text).get('payload');
-    if (payload === null) throw invalid('form body has no payload field', 'payload');
-    text = payload;
-  }
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(text);
-  } catch {
-    throw invalid('the body is not valid JSON', 'body');
-  }
-  if (!isObject(parsed)) throw invalid('the body is not a JSON object', 'body');
-  return parsed;
-}
-
-/** An event or action name from the payload, bounded and stripped before it goes into a log line or an answer. */
-function clean(text: string): string {
-  return text.replace(/[^\w :.-]/g, '').slice(0, 60) || '(none)';
-}
-
-function withGit(url: string | undefined): string | undefined {
-  if (url === undefined) return undefined;
-  return url.endsWith('.git') ? url : `${url.replace(/\/+$/, '')}.git`;
-}
-
-function cloneUrl(raw: string, field: string): string {
-  let url: URL;
-  try {
-    url = new URL(raw);
-  } catch {
-    throw invalid(`${field} is not a URL`, field);
-  }
-  if (url.protocol !== 'https:' && url.protocol !== 'http:') throw invalid(`${field} is not an http(s) URL`, field);
-  url.username = '';
-  url.password = '';
-  url.search = '';
-  url.hash = '';
-  return url.toString();
-}
-
-function isObject(value: unknown): value is Json {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
-function requireObject(obj: Json, key: string, field: string): Json {
-  const value = obj[key];
-  if (!isObject(value)) throw invalid(`${field} is missing or not an object`, field);
-  return value;
-}
-
-function optionalObject(obj: Json, key: string): Json | undefined {
-  const value = obj[key];
-  return isObject(value) ? value : undefined;
-}
-
 function requireString(obj: Json, key: string, field: string): string {
   const value = obj[key];
   if (typeof value !== 'string' || value === '' || value.length > 1000) {
@@ -289,19 +239,6 @@ function requireNumber(obj: Json, key: string, field: string): number {
   return value;
 }
 
-function requireSha(obj: Json, key: string, field: string, abbreviated = false): string {
-  const value = obj[key];
-  const pattern = abbreviated ? /^[0-9a-f]{7,40}$/i : /^[0-9a-f]{40}([0-9a-f]{24})?$/i;
-  if (typeof value !== 'string' || !pattern.test(value)) {
-    throw invalid(`${field} is missing or not a commit SHA`, field);
-  }
-  return value.toLowerCase();
-}
-
 function optional<K extends string, V>(key: K, value: V | undefined): { [P in K]?: V } {
   return (value === undefined ? {} : { [key]: value }) as { [P in K]?: V };
-}
-
-function invalid(message: string, field: string): WebhookError {
-  return new WebhookError(Reason.PayloadInvalid, 400, message, { field });
 }

@@ -2,15 +2,13 @@
  * The `gitops` command as a user runs it: a real process, a real repository (the bundled example: 3 environments,
  * 5 stacks, one of them a CloudFormation Git sync deployment file used unchanged), exit codes and what is printed.
  */
-import { spawn } from 'node:child_process';
 import { cpSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { createBareRepo, createWorkRepo, git, gitText, makeGitEnv, push } from '../helpers/git-repo.ts';
 import { startGitServer } from '../helpers/git-server.ts';
-
-const BIN = resolve('bin/gitops.js');
+import { gitops } from './run-gitops.ts';
 
 /** The parts of `render --output json` these tests read. */
 /**
@@ -29,28 +27,6 @@ type StackJson = {
   };
 } & Record<string, unknown>;
 
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-function gitops(args: string[], env: NodeJS.ProcessEnv = {}): Promise<Run> {
-  return new Promise((ok, fail) => {
-    const child = spawn(process.execPath, [BIN, ...args], {
-      env: { PATH: process.env.PATH, HOME: process.env.HOME, XDG_CACHE_HOME: cache, ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    child.on('error', fail);
-    child.on('close', (code) => ok({ code: code ?? -1, stdout, stderr }));
-  });
-}
-
-const cache = mkdtempSync(join(tmpdir(), 'gitops-cli-cache-'));
 const genv = makeGitEnv();
 let repo: string;
 let state: string;
@@ -238,12 +214,12 @@ describe('gitops CLI on a remote repository over smart HTTP', () => {
     const server = await startGitServer({ root, auth: { username: 'x-access-token', password: token }, env: genv.env });
     try {
       const url = server.url('platform');
-      const ok = await gitops(['render', url, '--stack', 'queue', '-o', 'json'], { GITOPS_GIT_TOKEN: token });
+      const ok = await gitops(['render', url, '--stack', 'queue', '-o', 'json'], { env: { GITOPS_GIT_TOKEN: token } });
       expect(ok.code).toBe(0);
       expect(JSON.parse(ok.stdout)).toHaveLength(3);
       expect(ok.stdout + ok.stderr).not.toContain(token);
 
-      const denied = await gitops(['render', url], { GITOPS_GIT_TOKEN: 'wrong-token-value' });
+      const denied = await gitops(['render', url], { env: { GITOPS_GIT_TOKEN: 'wrong-token-value' } });
       expect(denied.code).toBe(2);
       expect(denied.stderr).toMatch(/auth|401|credentials/i);
       expect(denied.stderr).not.toContain('wrong-token-value');

@@ -6,15 +6,13 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
-import { GetParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
-import type { SQSEvent, SQSRecord } from 'aws-lambda';
+import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
+import { SSMClient } from '@aws-sdk/client-ssm';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { makeApplyHandler } from '../../functions/apply.ts';
 import { readConfig } from '../../functions/lib/config.ts';
 import { makeSyncHandler } from '../../functions/sync.ts';
-import { AwsClientFactory } from '../../shared/adapters/aws/clients.ts';
 import { RevisionAuthorizer } from '../../shared/engine/approval.ts';
 import type { EngineDeps } from '../../shared/engine/deps.ts';
 import { Reason, SourceError } from '../../shared/errors.ts';
@@ -26,6 +24,7 @@ import { clearMemoryCache } from '../../shared/source/index.ts';
 import { type S3TestServer, startS3 } from '../aws/s3-server.ts';
 import { memorySnapshot } from '../config/memory-snapshot.ts';
 import { silent } from '../engine/engine-fixture.ts';
+import { capturePutEvents, sqsEvent, sqsRecord, standInClients, storeGitToken } from '../helpers/aws-pipeline.ts';
 import { type CfnStandIn, startCfnStandIn } from '../helpers/cfn-standin.ts';
 import { commitFiles, createBareRepo, createWorkRepo, git, makeGitEnv, push } from '../helpers/git-repo.ts';
 import { type GitServer, startGitServer } from '../helpers/git-server.ts';
@@ -66,25 +65,6 @@ describe('a Sync Requested naming a revision', () => {
   let url: string;
   let first: string;
 
-  const record = (body: string, group: string): SQSRecord =>
-    ({
-      messageId: `m-${Math.random().toString(36).slice(2)}`,
-      receiptHandle: 'r',
-      body,
-      attributes: {
-        ApproximateReceiveCount: '1',
-        MessageGroupId: group,
-        SentTimestamp: '0',
-        SenderId: 's',
-        ApproximateFirstReceiveTimestamp: '0',
-      },
-      messageAttributes: {},
-      md5OfBody: '',
-      eventSource: 'aws:sqs',
-      eventSourceARN: 'arn:aws:sqs:eu-west-1:123456789012:q.fifo',
-      awsRegion: 'eu-west-1',
-    }) as SQSRecord;
-  const sqsEvent = (...records: SQSRecord[]): SQSEvent => ({ Records: records });
   const syncHandler = () =>
     makeSyncHandler(() => ({
       config: readConfig(
@@ -106,9 +86,9 @@ describe('a Sync Requested naming a revision', () => {
   const applyHandler = makeApplyHandler(() => ({ ports: deps, logger: silent, maxReceives: 3 }));
   const deliver = async (detailType: string, detail: Record<string, unknown>) => {
     const body = JSON.stringify({ source: 'lambda-gitops', 'detail-type': detailType, detail });
-    const synced = await syncHandler()(sqsEvent(record(body, 'platform/main')));
+    const synced = await syncHandler()(sqsEvent(sqsRecord(body, 'platform/main')));
     expect(synced.batchItemFailures).toEqual([]);
-    const applies = applyQueue.splice(0).map((a) => record(JSON.stringify(a.message), a.group));
+    const applies = applyQueue.splice(0).map((a) => sqsRecord(JSON.stringify(a.message), a.group));
     if (applies.length > 0) expect((await applyHandler(sqsEvent(...applies))).batchItemFailures).toEqual([]);
     return applies.length;
   };
@@ -137,23 +117,8 @@ describe('a Sync Requested naming a revision', () => {
     url = git_.url('platform');
     s3 = await startS3();
     cfn = startCfnStandIn();
-    bus.on(PutEventsCommand).callsFake((input) => {
-      for (const e of input.Entries ?? []) {
-        published.push({
-          source: 'lambda-gitops',
-          detailType: e.DetailType,
-          time: '',
-          detail: JSON.parse(e.Detail ?? '{}'),
-        } as GitOpsEvent);
-      }
-      return {
-        FailedEntryCount: 0,
-        Entries: (input.Entries ?? []).map((_: unknown, i: number) => ({ EventId: `e-${i}` })),
-      };
-    });
-    ssm
-      .on(GetParameterCommand, { Name: '/lambda-gitops/git-token' })
-      .resolves({ Parameter: { Value: TOKEN, Type: 'SecureString' } });
+    capturePutEvents(bus, published);
+    storeGitToken(ssm, TOKEN);
     deps = awsDeps(
       {
         bucket: s3.bucket,
@@ -162,12 +127,7 @@ describe('a Sync Requested naming a revision', () => {
         cacheDir: join(root, 'cache'),
         logger: silent,
         clock: instant,
-        clients: {
-          s3: s3.client(),
-          eventBridge: new EventBridgeClient({ region: 'eu-west-1' }),
-          ssm: new SSMClient({ region: 'eu-west-1' }),
-          cloudFormation: new AwsClientFactory({ clock: instant }),
-        },
+        clients: standInClients(s3, instant),
       },
       url,
     );

@@ -7,9 +7,8 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
-import { GetParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
-import type { SQSEvent, SQSRecord } from 'aws-lambda';
+import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
+import { SSMClient } from '@aws-sdk/client-ssm';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeApplyHandler } from '../../functions/apply.ts';
@@ -17,7 +16,6 @@ import { makeDriftHandler } from '../../functions/drift.ts';
 import { makeDriftWorkerHandler } from '../../functions/drift-worker.ts';
 import { readConfig } from '../../functions/lib/config.ts';
 import { makeSyncHandler } from '../../functions/sync.ts';
-import { AwsClientFactory } from '../../shared/adapters/aws/clients.ts';
 import { driftMessage } from '../../shared/adapters/aws/drift-queue-sqs.ts';
 import { S3DriftRunStore } from '../../shared/adapters/aws/drift-run-s3.ts';
 import type { EngineDeps } from '../../shared/engine/deps.ts';
@@ -29,6 +27,14 @@ import { awsDeps } from '../../shared/runtime/aws-deps.ts';
 import { clearMemoryCache } from '../../shared/source/index.ts';
 import { type S3TestServer, startS3 } from '../aws/s3-server.ts';
 import { silent } from '../engine/engine-fixture.ts';
+import {
+  capturePutEvents,
+  pushReceivedBody,
+  sqsEvent,
+  sqsRecord,
+  standInClients,
+  storeGitToken,
+} from '../helpers/aws-pipeline.ts';
 import { type CfnStandIn, startCfnStandIn } from '../helpers/cfn-standin.ts';
 import { commitFiles, createBareRepo, createWorkRepo, makeGitEnv, push } from '../helpers/git-repo.ts';
 import { type GitServer, startGitServer } from '../helpers/git-server.ts';
@@ -111,16 +117,6 @@ describe('drift fan-out: scheduled plan → queued account-region items → work
   const queue = new FifoQueue();
 
   const types = () => published.map((e) => e.detailType);
-  const record = (body: string, group: string): SQSRecord =>
-    ({
-      messageId: `m-${Math.random().toString(36).slice(2)}`,
-      receiptHandle: 'r',
-      body,
-      attributes: { ApproximateReceiveCount: '1', MessageGroupId: group },
-      messageAttributes: {},
-      eventSource: 'aws:sqs',
-    }) as unknown as SQSRecord;
-  const sqsEvent = (...records: SQSRecord[]): SQSEvent => ({ Records: records });
   const config = () =>
     readConfig(
       {
@@ -156,7 +152,7 @@ describe('drift fan-out: scheduled plan → queued account-region items → work
     for (let heads = queue.heads(); heads.length; heads = queue.heads()) {
       await Promise.all(
         heads.map(async (m) => {
-          const out = await worker(sqsEvent(record(JSON.stringify(m.item), m.group)));
+          const out = await worker(sqsEvent(sqsRecord(JSON.stringify(m.item), m.group)));
           expect(out.batchItemFailures.length ? failures : []).toEqual([]);
           queue.remove(m);
           invocations++;
@@ -195,18 +191,8 @@ describe('drift fan-out: scheduled plan → queued account-region items → work
     s3 = await startS3();
     runs = new S3DriftRunStore({ bucket: s3.bucket, client: s3.client() });
     cfn = startCfnStandIn();
-    bus.on(PutEventsCommand).callsFake((input) => {
-      for (const e of input.Entries ?? []) {
-        published.push({ detailType: e.DetailType, detail: JSON.parse(e.Detail ?? '{}') } as GitOpsEvent);
-      }
-      return {
-        FailedEntryCount: 0,
-        Entries: (input.Entries ?? []).map((_: unknown, i: number) => ({ EventId: `e${i}` })),
-      };
-    });
-    ssm
-      .on(GetParameterCommand, { Name: '/lambda-gitops/git-token' })
-      .resolves({ Parameter: { Value: TOKEN, Type: 'SecureString' } });
+    capturePutEvents(bus, published);
+    storeGitToken(ssm, TOKEN);
     deps = awsDeps(
       {
         bucket: s3.bucket,
@@ -215,12 +201,7 @@ describe('drift fan-out: scheduled plan → queued account-region items → work
         cacheDir: join(root, 'cache'),
         logger: silent,
         clock: instant,
-        clients: {
-          s3: s3.client(),
-          eventBridge: new EventBridgeClient({ region: 'eu-west-1' }),
-          ssm: new SSMClient({ region: 'eu-west-1' }),
-          cloudFormation: new AwsClientFactory({ clock: instant }),
-        },
+        clients: standInClients(s3, instant),
       },
       url,
     );
@@ -235,15 +216,11 @@ describe('drift fan-out: scheduled plan → queued account-region items → work
         applyQueue.push({ message, group });
       },
     }));
-    const pushed = JSON.stringify({
-      source: 'lambda-gitops',
-      'detail-type': 'Push Received',
-      detail: { repo: url, branch: 'main' },
-    });
-    expect((await sync(sqsEvent(record(pushed, `${url}#main`)))).batchItemFailures).toEqual([]);
+    const pushed = pushReceivedBody(url);
+    expect((await sync(sqsEvent(sqsRecord(pushed, `${url}#main`)))).batchItemFailures).toEqual([]);
     const apply = makeApplyHandler(() => ({ ports: deps, logger: silent, maxReceives: 3 }));
     const applied = await apply(
-      sqsEvent(...applyQueue.splice(0).map((a) => record(JSON.stringify(a.message), a.group))),
+      sqsEvent(...applyQueue.splice(0).map((a) => sqsRecord(JSON.stringify(a.message), a.group))),
     );
     expect(applied.batchItemFailures).toEqual([]);
   }, 60_000);
@@ -303,9 +280,9 @@ describe('drift fan-out: scheduled plan → queued account-region items → work
     const [head] = queue.heads();
     // The worker checked its first stack, queued the rest, and died before SQS deleted the message: SQS hands the same
     // message out again. Its continuation is deduplicated; the ledger's count is set, not decremented.
-    await worker(sqsEvent(record(JSON.stringify(head?.item), head?.group ?? '')));
+    await worker(sqsEvent(sqsRecord(JSON.stringify(head?.item), head?.group ?? '')));
     const sentBefore = queue.messages.length;
-    await worker(sqsEvent(record(JSON.stringify(head?.item), head?.group ?? '')));
+    await worker(sqsEvent(sqsRecord(JSON.stringify(head?.item), head?.group ?? '')));
     expect(queue.messages.length).toBe(sentBefore);
     queue.remove(head!);
     await drain();

@@ -6,9 +6,8 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
+import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { GetParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
-import type { SQSEvent, SQSRecord } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeApplyHandler } from '../../functions/apply.ts';
@@ -16,7 +15,6 @@ import { makeDriftHandler } from '../../functions/drift.ts';
 import { readConfig } from '../../functions/lib/config.ts';
 import { makeNotifyHandler } from '../../functions/notify.ts';
 import { makeSyncHandler } from '../../functions/sync.ts';
-import { AwsClientFactory } from '../../shared/adapters/aws/clients.ts';
 import type { EngineDeps } from '../../shared/engine/deps.ts';
 import type { GitOpsEvent } from '../../shared/events/catalog.ts';
 import type { ApplyQueueMessage } from '../../shared/function-env.ts';
@@ -26,6 +24,14 @@ import { awsDeps } from '../../shared/runtime/aws-deps.ts';
 import { clearMemoryCache } from '../../shared/source/index.ts';
 import { type S3TestServer, startS3 } from '../aws/s3-server.ts';
 import { silent } from '../engine/engine-fixture.ts';
+import {
+  capturePutEvents,
+  pushReceivedBody,
+  sqsEvent,
+  sqsRecord,
+  standInClients,
+  storeGitToken,
+} from '../helpers/aws-pipeline.ts';
 import { type CfnStandIn, startCfnStandIn } from '../helpers/cfn-standin.ts';
 import {
   commitFiles,
@@ -89,25 +95,6 @@ describe('the deployed loop: sync → apply → drift → notify handlers', () =
   let url: string;
 
   const types = () => published.map((e) => e.detailType);
-  const record = (body: string, group: string, receives = 1): SQSRecord =>
-    ({
-      messageId: `m-${Math.random().toString(36).slice(2)}`,
-      receiptHandle: 'r',
-      body,
-      attributes: {
-        ApproximateReceiveCount: String(receives),
-        MessageGroupId: group,
-        SentTimestamp: '0',
-        SenderId: 's',
-        ApproximateFirstReceiveTimestamp: '0',
-      },
-      messageAttributes: {},
-      md5OfBody: '',
-      eventSource: 'aws:sqs',
-      eventSourceARN: 'arn:aws:sqs:eu-west-1:123456789012:q.fifo',
-      awsRegion: 'eu-west-1',
-    }) as SQSRecord;
-  const sqsEvent = (...records: SQSRecord[]): SQSEvent => ({ Records: records });
 
   const config = () =>
     readConfig(
@@ -130,10 +117,9 @@ describe('the deployed loop: sync → apply → drift → notify handlers', () =
       },
     }));
   const applyHandler = makeApplyHandler(() => ({ ports: deps, logger: silent, maxReceives: 3 }));
-  const pushReceived = () =>
-    JSON.stringify({ source: 'lambda-gitops', 'detail-type': 'Push Received', detail: { repo: url, branch: 'main' } });
+  const pushReceived = () => pushReceivedBody(url);
   const drainApplies = async () => {
-    const batch = applyQueue.splice(0).map((a) => record(JSON.stringify(a.message), a.group));
+    const batch = applyQueue.splice(0).map((a) => sqsRecord(JSON.stringify(a.message), a.group));
     return applyHandler(sqsEvent(...batch));
   };
 
@@ -147,23 +133,8 @@ describe('the deployed loop: sync → apply → drift → notify handlers', () =
     url = git.url('platform');
     s3 = await startS3();
     cfn = startCfnStandIn();
-    bus.on(PutEventsCommand).callsFake((input) => {
-      for (const e of input.Entries ?? []) {
-        published.push({
-          source: 'lambda-gitops',
-          detailType: e.DetailType,
-          time: '',
-          detail: JSON.parse(e.Detail ?? '{}'),
-        } as GitOpsEvent);
-      }
-      return {
-        FailedEntryCount: 0,
-        Entries: (input.Entries ?? []).map((_: unknown, i: number) => ({ EventId: `e-${i}` })),
-      };
-    });
-    ssm
-      .on(GetParameterCommand, { Name: '/lambda-gitops/git-token' })
-      .resolves({ Parameter: { Value: TOKEN, Type: 'SecureString' } });
+    capturePutEvents(bus, published);
+    storeGitToken(ssm, TOKEN);
     ssm
       .on(GetParameterCommand, { Name: '/lambda-gitops/webhook-secret' })
       .rejects(Object.assign(new Error('ParameterNotFound'), { name: 'ParameterNotFound' }));
@@ -175,12 +146,7 @@ describe('the deployed loop: sync → apply → drift → notify handlers', () =
         cacheDir: join(root, 'cache'),
         logger: silent,
         clock: instant,
-        clients: {
-          s3: s3.client(),
-          eventBridge: new EventBridgeClient({ region: 'eu-west-1' }),
-          ssm: new SSMClient({ region: 'eu-west-1' }),
-          cloudFormation: new AwsClientFactory({ clock: instant }),
-        },
+        clients: standInClients(s3, instant),
       },
       url,
     );
@@ -202,7 +168,7 @@ describe('the deployed loop: sync → apply → drift → notify handlers', () =
   });
 
   it('turns a push into one apply message per stack, grouped by stack key, and applies them in order', async () => {
-    const syncResult = await syncHandler()(sqsEvent(record(pushReceived(), `${url}#main`)));
+    const syncResult = await syncHandler()(sqsEvent(sqsRecord(pushReceived(), `${url}#main`)));
     expect(syncResult.batchItemFailures).toEqual([]);
     expect(applyQueue.map((a) => a.group)).toEqual(['dev/queue', 'dev/api']);
     expect(types().filter((t) => t === 'Apply Requested')).toHaveLength(2);
@@ -235,7 +201,7 @@ describe('the deployed loop: sync → apply → drift → notify handlers', () =
         received: applied?.received,
       },
     };
-    const result = await applyHandler(sqsEvent(record(JSON.stringify(message), 'dev/queue', 2)));
+    const result = await applyHandler(sqsEvent(sqsRecord(JSON.stringify(message), 'dev/queue', 2)));
     expect(result.batchItemFailures).toEqual([]);
     expect(cfn.calls.filter((c) => c.startsWith('CreateChangeSet')).length).toBe(before);
   });
@@ -243,19 +209,19 @@ describe('the deployed loop: sync → apply → drift → notify handlers', () =
   it('fails only its own message while the stack is busy, and records a final failure on the last receive', async () => {
     commitFiles(genv, work, { 'templates/queue.yaml': QUEUE(60) }, 'Longer timeout');
     push(genv, work, bare);
-    await syncHandler()(sqsEvent(record(pushReceived(), `${url}#main`)));
+    await syncHandler()(sqsEvent(sqsRecord(pushReceived(), `${url}#main`)));
     expect(applyQueue.map((a) => a.group)).toEqual(['dev/queue']);
     cfn.setStatus('gitops-dev-queue', 'UPDATE_IN_PROGRESS');
     const [pending] = applyQueue.splice(0);
     const body = JSON.stringify(pending?.message);
     published.length = 0;
 
-    const first = await applyHandler(sqsEvent(record(body, 'dev/queue', 1)));
+    const first = await applyHandler(sqsEvent(sqsRecord(body, 'dev/queue', 1)));
     expect(first.batchItemFailures).toHaveLength(1);
     expect(types()).not.toContain('Sync Failed');
     expect((await deps.state.getStack('dev/queue'))?.state.sync).toBe('Progressing');
 
-    const last = await applyHandler(sqsEvent(record(body, 'dev/queue', 3)));
+    const last = await applyHandler(sqsEvent(sqsRecord(body, 'dev/queue', 3)));
     expect(last.batchItemFailures).toEqual([]);
     const failed = published.find((e) => e.detailType === 'Sync Failed');
     expect(failed?.detail.reason).toBe('StackBusy');
@@ -264,7 +230,7 @@ describe('the deployed loop: sync → apply → drift → notify handlers', () =
     expect(state?.lastApplied?.commit.message).toBe('First');
 
     cfn.setStatus('gitops-dev-queue', 'CREATE_COMPLETE');
-    const retried = await applyHandler(sqsEvent(record(body, 'dev/queue', 1)));
+    const retried = await applyHandler(sqsEvent(sqsRecord(body, 'dev/queue', 1)));
     expect(retried.batchItemFailures).toEqual([]);
     expect((await deps.state.getStack('dev/queue'))?.state.sync).toBe('Synced');
     expect(cfn.stacks.get('gitops-dev-queue')?.template?.Resources?.Work?.Properties).toEqual({
@@ -275,7 +241,7 @@ describe('the deployed loop: sync → apply → drift → notify handlers', () =
   it('names the failing resource when an update rolls back, and keeps the applied revision', async () => {
     commitFiles(genv, work, { 'templates/queue.yaml': QUEUE(90) }, 'Even longer timeout');
     push(genv, work, bare);
-    await syncHandler()(sqsEvent(record(pushReceived(), `${url}#main`)));
+    await syncHandler()(sqsEvent(sqsRecord(pushReceived(), `${url}#main`)));
     cfn.failNextExecution(
       'gitops-dev-queue',
       'Resource handler returned message: "Invalid value for VisibilityTimeout"',
@@ -342,7 +308,7 @@ describe('the deployed loop: sync → apply → drift → notify handlers', () =
     push(genv, work, bare);
     cfn.setStatus('gitops-dev-queue', 'UPDATE_COMPLETE');
     published.length = 0;
-    await syncHandler()(sqsEvent(record(pushReceived(), `${url}#main`)));
+    await syncHandler()(sqsEvent(sqsRecord(pushReceived(), `${url}#main`)));
     await drainApplies();
     const planReady = published.filter((e) => e.detailType === 'Plan Ready');
     expect(planReady.map((e) => e.detail.stack)).toEqual(['queue']);
@@ -358,7 +324,7 @@ describe('the deployed loop: sync → apply → drift → notify handlers', () =
       'detail-type': 'Sync Requested',
       detail: { repo: url, stack: 'queue', environment: 'dev', revision: reviewed, approve: true },
     });
-    await syncHandler()(sqsEvent(record(approval, `${url}#main`)));
+    await syncHandler()(sqsEvent(sqsRecord(approval, `${url}#main`)));
     expect(applyQueue.map((a) => a.group)).toEqual(['dev/queue']);
     await drainApplies();
 
@@ -371,7 +337,7 @@ describe('the deployed loop: sync → apply → drift → notify handlers', () =
   it('applies a revert under its own SHA, and its dependent stack too, through the sync and apply functions', async () => {
     commitFiles(genv, work, { 'gitops.yaml': GITOPS, 'templates/queue.yaml': QUEUE(30) }, 'Automated again at 30');
     push(genv, work, bare);
-    await syncHandler()(sqsEvent(record(pushReceived(), `${url}#main`)));
+    await syncHandler()(sqsEvent(sqsRecord(pushReceived(), `${url}#main`)));
     expect((await drainApplies()).batchItemFailures).toEqual([]);
     const at30 = (await deps.state.getStack('dev/queue'))?.state.lastApplied;
     const c45 = commitFiles(
@@ -384,7 +350,7 @@ describe('the deployed loop: sync → apply → drift → notify handlers', () =
       'Forty-five',
     );
     push(genv, work, bare);
-    await syncHandler()(sqsEvent(record(pushReceived(), `${url}#main`)));
+    await syncHandler()(sqsEvent(sqsRecord(pushReceived(), `${url}#main`)));
     expect((await drainApplies()).batchItemFailures).toEqual([]);
     expect((await deps.state.getStack('dev/api'))?.state.lastApplied?.revision).toBe(c45);
     runGit(genv, work, ['revert', '--no-edit', 'HEAD']);
@@ -392,7 +358,7 @@ describe('the deployed loop: sync → apply → drift → notify handlers', () =
     push(genv, work, bare);
     published.length = 0;
 
-    await syncHandler()(sqsEvent(record(pushReceived(), `${url}#main`)));
+    await syncHandler()(sqsEvent(sqsRecord(pushReceived(), `${url}#main`)));
     expect(applyQueue.map((a) => [a.group, a.message.detail['revision']])).toEqual([
       ['dev/queue', revert],
       ['dev/api', revert],

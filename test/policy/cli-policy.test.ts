@@ -3,38 +3,14 @@
  * by a real `git http-backend`, the local state folder and its events. What a pusher's commit declares is checked
  * against what the installation allows, and two repositories never touch each other's stacks.
  */
-import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { StackState } from '../../shared/model.ts';
+import { gitops } from '../cli/run-gitops.ts';
 import { commitFiles, createBareRepo, createWorkRepo, git, makeGitEnv, push } from '../helpers/git-repo.ts';
 import { type GitServer, startGitServer } from '../helpers/git-server.ts';
-
-const BIN = resolve('bin/gitops.js');
-const cache = mkdtempSync(join(tmpdir(), 'gitops-policy-cache-'));
-
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-function gitops(args: string[], env: NodeJS.ProcessEnv = {}): Promise<Run> {
-  return new Promise((ok, fail) => {
-    const child = spawn(process.execPath, [BIN, ...args], {
-      env: { PATH: process.env.PATH, HOME: process.env.HOME, XDG_CACHE_HOME: cache, ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    child.on('error', fail);
-    child.on('close', (code) => ok({ code: code ?? -1, stdout, stderr }));
-  });
-}
 
 const stateOf = (dir: string, key: string): StackState | undefined => {
   const file = join(dir, 'state', `${key}.json`);
@@ -132,7 +108,9 @@ describe('a push to a less protected branch', () => {
     push(genv, work, join(root, 'srv', 'platform.git'), 'feature');
     const state = mkdtempSync(join(tmpdir(), 'gitops-policy-bind-'));
 
-    const run = await gitops(['sync', url, '--ref', 'feature', '--state', state], { GITOPS_POLICY: policyFile });
+    const run = await gitops(['sync', url, '--ref', 'feature', '--state', state], {
+      env: { GITOPS_POLICY: policyFile },
+    });
 
     expect(run.code).toBe(2);
     expect(run.stderr).toContain('environments[prod].branch');
@@ -401,15 +379,15 @@ describe('identity: account, region and name', () => {
     const dir = createWorkRepo(genv, mkdtempSync(join(tmpdir(), 'gitops-identity-')));
     commitFiles(genv, dir, { 'deploy/queue.yaml': DEPLOY, 'queue.yaml': QUEUE(30) }, 'Zero config');
     const state = mkdtempSync(join(tmpdir(), 'gitops-identity-state-'));
-    expect((await gitops(['sync', dir, '--state', state], { AWS_REGION: 'us-east-1' })).code).toBe(0);
+    expect((await gitops(['sync', dir, '--state', state], { env: { AWS_REGION: 'us-east-1' } })).code).toBe(0);
     expect(stateOf(state, 'default/queue')?.region).toBe('us-east-1');
 
     commitFiles(genv, dir, { 'queue.yaml': QUEUE(45) }, 'Longer');
-    const plan = await gitops(['plan', dir, '--state', state, '-o', 'json'], { AWS_REGION: 'eu-west-1' });
+    const plan = await gitops(['plan', dir, '--state', state, '-o', 'json'], { env: { AWS_REGION: 'eu-west-1' } });
     const entry = (JSON.parse(plan.stdout) as { entries: { key: string; action: string; region: string }[] })
       .entries[0];
     expect(entry).toMatchObject({ key: 'default/queue', action: 'update', region: 'us-east-1' });
-    expect((await gitops(['sync', dir, '--state', state], { AWS_REGION: 'eu-west-1' })).code).toBe(0);
+    expect((await gitops(['sync', dir, '--state', state], { env: { AWS_REGION: 'eu-west-1' } })).code).toBe(0);
     expect(stateOf(state, 'default/queue')?.region).toBe('us-east-1');
 
     // Configuration moves it: a new stack in eu-west-1, the old one Out Of Sync (zero configuration never prunes).
@@ -449,11 +427,13 @@ describe('gitops sync --target aws without a service role', () => {
     const run = await gitops(
       ['sync', work, '--target', 'aws', '--region', 'eu-west-1', '--bucket', 'state', '--bus', 'bus'],
       {
-        // Nothing answers here: the installation's outputs (its CfnServiceRoleArn) cannot be read.
-        AWS_ENDPOINT_URL_CLOUDFORMATION: 'http://127.0.0.1:9',
-        AWS_ACCESS_KEY_ID: 'AKIDEXAMPLE',
-        AWS_SECRET_ACCESS_KEY: 'example-secret',
-        AWS_EC2_METADATA_DISABLED: 'true',
+        env: {
+          // Nothing answers here: the installation's outputs (its CfnServiceRoleArn) cannot be read.
+          AWS_ENDPOINT_URL_CLOUDFORMATION: 'http://127.0.0.1:9',
+          AWS_ACCESS_KEY_ID: 'AKIDEXAMPLE',
+          AWS_SECRET_ACCESS_KEY: 'example-secret',
+          AWS_EC2_METADATA_DISABLED: 'true',
+        },
       },
     );
     expect(run.code).toBe(2);

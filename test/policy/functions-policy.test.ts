@@ -7,9 +7,8 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
-import { GetParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
-import type { SQSEvent, SQSRecord } from 'aws-lambda';
+import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
+import { SSMClient } from '@aws-sdk/client-ssm';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { parseCli } from '../../bin/cli/args.ts';
@@ -28,6 +27,14 @@ import { awsDeps } from '../../shared/runtime/aws-deps.ts';
 import { clearMemoryCache } from '../../shared/source/index.ts';
 import { type S3TestServer, startS3 } from '../aws/s3-server.ts';
 import { silent } from '../engine/engine-fixture.ts';
+import {
+  capturePutEvents,
+  pushReceivedBody,
+  sqsEvent,
+  sqsRecord,
+  standInClients,
+  storeGitToken,
+} from '../helpers/aws-pipeline.ts';
 import { type CfnStandIn, startCfnStandIn } from '../helpers/cfn-standin.ts';
 import { commitFiles, createBareRepo, createWorkRepo, makeGitEnv, push } from '../helpers/git-repo.ts';
 import { type GitServer, startGitServer } from '../helpers/git-server.ts';
@@ -67,25 +74,6 @@ describe('the sync and apply functions under an installation policy', () => {
   const applyQueue: { message: ApplyQueueMessage; group: string }[] = [];
   const repos: Record<string, { work: string; bare: string; url: string }> = {};
 
-  const record = (body: string, group: string): SQSRecord =>
-    ({
-      messageId: `m-${Math.random().toString(36).slice(2)}`,
-      receiptHandle: 'r',
-      body,
-      attributes: {
-        ApproximateReceiveCount: '1',
-        MessageGroupId: group,
-        SentTimestamp: '0',
-        SenderId: 's',
-        ApproximateFirstReceiveTimestamp: '0',
-      },
-      messageAttributes: {},
-      md5OfBody: '',
-      eventSource: 'aws:sqs',
-      eventSourceARN: 'arn:aws:sqs:eu-west-1:123456789012:q.fifo',
-      awsRegion: 'eu-west-1',
-    }) as SQSRecord;
-  const sqsEvent = (...records: SQSRecord[]): SQSEvent => ({ Records: records });
   const failures = () => published.filter((e) => e.detailType === 'Sync Failed').map((e) => e.detail);
 
   /** The functions' engine exactly as their environment configures it, with the test's clients. */
@@ -107,12 +95,7 @@ describe('the sync and apply functions under an installation policy', () => {
       {
         ...awsSettings(config, silent, join(root, 'cache', String(Object.keys(repos).length))),
         clock: instant,
-        clients: {
-          s3: s3.client(),
-          eventBridge: new EventBridgeClient({ region: 'eu-west-1' }),
-          ssm: new SSMClient({ region: 'eu-west-1' }),
-          cloudFormation: new AwsClientFactory({ clock: instant }),
-        },
+        clients: standInClients(s3, instant),
       },
       url,
     );
@@ -135,16 +118,12 @@ describe('the sync and apply functions under an installation policy', () => {
         applyQueue.push({ message, group });
       },
     }));
-    const body = JSON.stringify({
-      source: 'lambda-gitops',
-      'detail-type': 'Push Received',
-      detail: { repo: url, branch: 'main' },
-    });
-    return handler(sqsEvent(record(body, `${url}#main`)));
+    const body = pushReceivedBody(url);
+    return handler(sqsEvent(sqsRecord(body, `${url}#main`)));
   };
   const drain = (deps: EngineDeps) => {
     const handler = makeApplyHandler(() => ({ ports: deps, logger: silent, maxReceives: 3 }));
-    return handler(sqsEvent(...applyQueue.splice(0).map((a) => record(JSON.stringify(a.message), a.group))));
+    return handler(sqsEvent(...applyQueue.splice(0).map((a) => sqsRecord(JSON.stringify(a.message), a.group))));
   };
   const newRepo = (name: string, files: Record<string, string>) => {
     const bare = createBareRepo(genv, srv, name);
@@ -163,15 +142,8 @@ describe('the sync and apply functions under an installation policy', () => {
     git = await startGitServer({ root: srv, auth: { username: 'x-access-token', password: TOKEN }, env: genv.env });
     s3 = await startS3();
     cfn = startCfnStandIn();
-    bus.on(PutEventsCommand).callsFake((input) => {
-      for (const e of input.Entries ?? []) {
-        published.push({ detailType: e.DetailType, detail: JSON.parse(e.Detail ?? '{}') } as GitOpsEvent);
-      }
-      return { FailedEntryCount: 0, Entries: (input.Entries ?? []).map(() => ({ EventId: 'e' })) };
-    });
-    ssm
-      .on(GetParameterCommand, { Name: '/lambda-gitops/git-token' })
-      .resolves({ Parameter: { Value: TOKEN, Type: 'SecureString' } });
+    capturePutEvents(bus, published);
+    storeGitToken(ssm, TOKEN);
   }, 60_000);
 
   beforeEach(() => {

@@ -3,32 +3,14 @@
  * post, as a real process on the bundled example. The snapshot is the comment a reviewer reads for a change that
  * replaces a resource.
  */
-import { spawn } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { PREVIEW_MARKER, previewMarkdown } from '../../shared/preview/markdown.ts';
 import type { Preview } from '../../shared/preview/types.ts';
+import { gitops } from '../cli/run-gitops.ts';
 import { addIamUser, type ExampleRepo, examplePolicy, renameOrdersTable, syncedExample } from './example-repo.ts';
-
-const BIN = resolve('bin/gitops.js');
-const cache = mkdtempSync(join(tmpdir(), 'gitops-preview-cache-'));
-
-function gitops(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((ok, fail) => {
-    const child = spawn(process.execPath, [BIN, ...args], {
-      env: { PATH: process.env.PATH, HOME: process.env.HOME, XDG_CACHE_HOME: cache },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    child.on('error', fail);
-    child.on('close', (code) => ok({ code: code ?? -1, stdout, stderr }));
-  });
-}
 
 let example: ExampleRepo;
 let head: string;
