@@ -80,6 +80,22 @@ export function readEnvConfig(env: NodeJS.ProcessEnv, required: readonly (keyof 
   };
 }
 
+/**
+ * The whole configuration, the installation policy included, with the policy parser (zod and the YAML reader) loaded
+ * only when `GITOPS_POLICY` is set: the apply and drift worker functions otherwise need neither, and loading them at
+ * the top would make every cold start pay their module init. The policy is parsed exactly as readConfig does.
+ */
+export async function loadConfig(
+  env: NodeJS.ProcessEnv,
+  required: readonly (keyof typeof FunctionEnv)[],
+): Promise<FunctionConfig> {
+  const config = readEnvConfig(env, required);
+  const policy = env[FunctionEnv.policy];
+  if (!policy) return config;
+  const { parsePolicy } = await import('../../shared/policy/load.ts');
+  return { ...config, policy: parsePolicy(policy, FunctionEnv.policy) };
+}
+
 function parseRepositories(text: string | undefined): RepositoryEnv[] {
   if (!text) return [];
   let value: unknown;
