@@ -14,11 +14,9 @@ import type { EngineDeps } from '../shared/engine/deps.ts';
 import { requestApplies } from '../shared/engine/sync.ts';
 import { toGitOpsError } from '../shared/errors.ts';
 import { DetailType, EVENT_SOURCE } from '../shared/events/catalog.ts';
-import { forgeFor } from '../shared/forges/index.ts';
 import type { Forge } from '../shared/forges/types.ts';
 import { type ApplyQueueMessage, Metrics as MetricNames } from '../shared/function-env.ts';
 import type { Logger } from '../shared/ports.ts';
-import { runPreview } from '../shared/preview/run.ts';
 import type { Provider } from '../shared/webhook/types.ts';
 import { type FunctionConfig, readConfig } from './lib/config.ts';
 import { engineCache } from './lib/engines.ts';
@@ -152,8 +150,11 @@ async function previewRecord(d: SyncHandlerDeps, record: SQSRecord, context?: Co
   }
   const engine = d.engine(request.repository.url);
   const previews = d.previews;
-  let run: Awaited<ReturnType<typeof runPreview>>;
+  let run: Awaited<ReturnType<typeof import('../shared/preview/run.ts').runPreview>>;
   try {
+    // Loaded here, not at the top: previews are the rare record, and the preview code (plan, markdown, template diff)
+    // would otherwise be module init on every cold start of the function that syncs pushes.
+    const { runPreview } = await import('../shared/preview/run.ts');
     run = await runPreview(
       {
         ...engine,
@@ -179,7 +180,11 @@ async function previewRecord(d: SyncHandlerDeps, record: SQSRecord, context?: Co
 function previewDeps(config: FunctionConfig): NonNullable<SyncHandlerDeps['previews']> {
   const secrets = new SsmSecrets({ prefix: config.secretsPrefix, client: new SSMClient({ region: config.region }) });
   return {
-    forge: (provider) => forgeFor(provider, { secrets, apiBaseUrls: { github: config.githubApiUrl } }),
+    // The forge clients load with the first preview, like the preview code (previewRecord).
+    forge: async (provider) => {
+      const { forgeFor } = await import('../shared/forges/index.ts');
+      return forgeFor(provider, { secrets, apiBaseUrls: { github: config.githubApiUrl } });
+    },
   };
 }
 
