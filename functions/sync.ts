@@ -18,8 +18,8 @@ import type { Forge } from '../shared/forges/types.ts';
 import { type ApplyQueueMessage, Metrics as MetricNames } from '../shared/function-env.ts';
 import type { Logger } from '../shared/ports.ts';
 import type { Provider } from '../shared/webhook/types.ts';
-import { type FunctionConfig, readConfig } from './lib/config.ts';
 import { engineCache } from './lib/engines.ts';
+import { type FunctionConfig, loadConfig } from './lib/env-config.ts';
 import { processFifoBatch } from './lib/fifo-batch.ts';
 import { deadlineSignal, functionLogger } from './lib/powertools.ts';
 import { previewRequestFrom } from './lib/preview-request.ts';
@@ -39,8 +39,8 @@ export interface SyncHandlerDeps {
   };
 }
 
-export function syncDepsFromEnv(env: NodeJS.ProcessEnv = process.env): SyncHandlerDeps {
-  const config = readConfig(env, ['busName', 'stateBucket', 'applyQueueUrl']);
+export async function syncDepsFromEnv(env: NodeJS.ProcessEnv = process.env): Promise<SyncHandlerDeps> {
+  const config = await loadConfig(env, ['busName', 'stateBucket', 'applyQueueUrl']);
   const { logger } = functionLogger('sync');
   const sqs = new SQSClient({ region: config.region });
   return {
@@ -62,10 +62,10 @@ export function syncDepsFromEnv(env: NodeJS.ProcessEnv = process.env): SyncHandl
   };
 }
 
-export function makeSyncHandler(deps: () => SyncHandlerDeps) {
+export function makeSyncHandler(deps: () => SyncHandlerDeps | Promise<SyncHandlerDeps>) {
   let ready: SyncHandlerDeps | undefined;
   return async (event: SQSEvent, context?: Context) => {
-    ready ??= deps();
+    ready ??= await deps();
     const d = ready;
     return processFifoBatch(event, (record) => syncRecord(d, record, context), d.metrics);
   };

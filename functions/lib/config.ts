@@ -1,6 +1,6 @@
 /**
- * The functions' configuration with the installation policy (`GITOPS_POLICY`), for the functions that apply stacks
- * (sync, apply, drift, drift worker). functions/lib/env-config.ts reads the rest, and says why it is apart.
+ * The functions' configuration with the installation policy (`GITOPS_POLICY`), read synchronously. The functions
+ * themselves use loadConfig (functions/lib/env-config.ts), which says why; this is the same result for the tests.
  */
 import { FunctionEnv } from '../../shared/function-env.ts';
 import { parsePolicy } from '../../shared/policy/load.ts';

@@ -2,9 +2,10 @@
  * The functions' configuration, read once per container from the environment the CDK stack sets
  * (shared/function-env.ts names every variable). A missing or malformed variable is an error naming it.
  *
- * Everything but the installation policy: the webhook and notify functions never receive nor use `GITOPS_POLICY`,
- * and parsing it needs the policy schema (zod) and the YAML reader, about 700 KB of bundle whose module init those
- * two functions would pay on every cold start. functions/lib/config.ts adds the policy for the functions that apply.
+ * The policy parser (the policy's zod schema and the YAML reader) is not imported at the top: the webhook and notify
+ * functions never receive nor use `GITOPS_POLICY` (readEnvConfig), and the others load it with loadConfig only when
+ * it is set, so no cold start pays its module init for nothing. functions/lib/config.ts is the synchronous readConfig
+ * for callers that already load the policy code (the tests).
  */
 import { driftValuesSetting } from '../../shared/engine/drift-values.ts';
 import { ConfigError, Reason } from '../../shared/errors.ts';
