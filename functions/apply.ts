@@ -14,8 +14,8 @@ import { DetailType } from '../shared/events/catalog.ts';
 import { Metrics as MetricNames } from '../shared/function-env.ts';
 import type { Logger } from '../shared/ports.ts';
 import { awsPorts } from '../shared/runtime/aws-deps.ts';
-import { readConfig } from './lib/config.ts';
 import { awsSettings } from './lib/engines.ts';
+import { loadConfig } from './lib/env-config.ts';
 import { processFifoBatch } from './lib/fifo-batch.ts';
 import { deadlineSignal, functionLogger } from './lib/powertools.ts';
 
@@ -27,8 +27,8 @@ export interface ApplyHandlerDeps {
   readonly maxReceives: number;
 }
 
-export function applyDepsFromEnv(env: NodeJS.ProcessEnv = process.env): ApplyHandlerDeps {
-  const config = readConfig(env, ['busName', 'stateBucket']);
+export async function applyDepsFromEnv(env: NodeJS.ProcessEnv = process.env): Promise<ApplyHandlerDeps> {
+  const config = await loadConfig(env, ['busName', 'stateBucket']);
   const { logger } = functionLogger('apply');
   return {
     logger,
@@ -73,10 +73,10 @@ export function applyRequestFrom(body: string): ApplyStackRequest {
   };
 }
 
-export function makeApplyHandler(deps: () => ApplyHandlerDeps) {
+export function makeApplyHandler(deps: () => ApplyHandlerDeps | Promise<ApplyHandlerDeps>) {
   let ready: ApplyHandlerDeps | undefined;
   return async (event: SQSEvent, context?: Context) => {
-    ready ??= deps();
+    ready ??= await deps();
     const d = ready;
     return processFifoBatch(event, (record) => applyRecord(d, record, context), d.metrics);
   };

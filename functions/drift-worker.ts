@@ -18,8 +18,8 @@ import { FunctionEnv, Metrics as MetricNames, type RepositoryEnv } from '../shar
 import type { Logger, Source } from '../shared/ports.ts';
 import { awsPorts } from '../shared/runtime/aws-ports.ts';
 import { awsSettings } from './lib/aws-settings.ts';
-import { type FunctionConfig, readConfig } from './lib/config.ts';
 import { DRIFT_CONCURRENCY } from './lib/drift-settings.ts';
+import { type FunctionConfig, loadConfig } from './lib/env-config.ts';
 import { deadlineSignal, functionLogger } from './lib/powertools.ts';
 
 /**
@@ -41,8 +41,8 @@ export interface DriftWorkerDeps {
   readonly budgetMs?: number;
 }
 
-export function driftWorkerDepsFromEnv(env: NodeJS.ProcessEnv = process.env): DriftWorkerDeps {
-  const config = readConfig(env, ['busName', 'stateBucket', 'driftQueueUrl']);
+export async function driftWorkerDepsFromEnv(env: NodeJS.ProcessEnv = process.env): Promise<DriftWorkerDeps> {
+  const config = await loadConfig(env, ['busName', 'stateBucket', 'driftQueueUrl']);
   const { logger } = functionLogger('drift-worker');
   const cacheDir = '/tmp/gitops-cache/drift-worker';
   const ports = awsPorts(awsSettings(config, logger, cacheDir));
@@ -121,10 +121,10 @@ export function parseWorkItem(body: string): DriftWorkItem {
   return item;
 }
 
-export function makeDriftWorkerHandler(deps: () => DriftWorkerDeps) {
+export function makeDriftWorkerHandler(deps: () => DriftWorkerDeps | Promise<DriftWorkerDeps>) {
   let ready: DriftWorkerDeps | undefined;
   return async (event: SQSEvent, context?: Context): Promise<SQSBatchResponse> => {
-    ready ??= deps();
+    ready ??= await deps();
     const d = ready;
     const failures: { itemIdentifier: string }[] = [];
     for (const record of event.Records) {

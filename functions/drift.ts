@@ -15,9 +15,9 @@ import {
 import { toGitOpsError } from '../shared/errors.ts';
 import { FunctionEnv, Metrics as MetricNames, type RepositoryEnv } from '../shared/function-env.ts';
 import type { Logger } from '../shared/ports.ts';
-import { type FunctionConfig, readConfig } from './lib/config.ts';
 import { DRIFT_CONCURRENCY } from './lib/drift-settings.ts';
 import { engineCache } from './lib/engines.ts';
+import { type FunctionConfig, loadConfig } from './lib/env-config.ts';
 import { deadlineSignal, functionLogger } from './lib/powertools.ts';
 
 export { DRIFT_CONCURRENCY } from './lib/drift-settings.ts';
@@ -39,8 +39,8 @@ export interface DriftHandlerDeps {
 /** An unfinished run older than this has died: 6 hours, far beyond any run the workers' budgets allow. */
 export const DRIFT_RUN_STALE_SECONDS = 6 * 3600;
 
-export function driftDepsFromEnv(env: NodeJS.ProcessEnv = process.env): DriftHandlerDeps {
-  const config = readConfig(env, ['busName', 'stateBucket']);
+export async function driftDepsFromEnv(env: NodeJS.ProcessEnv = process.env): Promise<DriftHandlerDeps> {
+  const config = await loadConfig(env, ['busName', 'stateBucket']);
   const { logger } = functionLogger('drift');
   const engines = engineCache(config, logger);
   const queueUrl = env[FunctionEnv.driftQueueUrl];
@@ -92,13 +92,13 @@ async function planRun(d: DriftHandlerDeps, fanOut: NonNullable<DriftHandlerDeps
   return result;
 }
 
-export function makeDriftHandler(deps: () => DriftHandlerDeps) {
+export function makeDriftHandler(deps: () => DriftHandlerDeps | Promise<DriftHandlerDeps>) {
   let ready: DriftHandlerDeps | undefined;
   return async (
     _event: unknown,
     context?: Context,
   ): Promise<{ reports: Record<string, Omit<DriftReport, 'drifted'> & { drifted: string[] }>; plan?: PlanResult }> => {
-    ready ??= deps();
+    ready ??= await deps();
     const d = ready;
     const signal = deadlineSignal(context, 30_000);
     if (d.fanOut) return { reports: {}, plan: await planRun(d, d.fanOut, signal) };

@@ -21,7 +21,7 @@ import { GitHubStatusNotifier } from '../shared/notify/github-status.ts';
 import { SlackNotifier } from '../shared/notify/slack-notifier.ts';
 import type { Notifier } from '../shared/notify/types.ts';
 import type { Logger } from '../shared/ports.ts';
-import { readConfig } from './lib/config.ts';
+import { readEnvConfig } from './lib/env-config.ts';
 import { functionLogger } from './lib/powertools.ts';
 
 /** What a person is told about: every detail-type the stack routes here. */
@@ -37,7 +37,7 @@ export interface NotifyHandlerDeps {
 }
 
 export function notifyDepsFromEnv(env: NodeJS.ProcessEnv = process.env): NotifyHandlerDeps {
-  const config = readConfig(env, ['stateBucket', 'alertsTopicArn']);
+  const config = readEnvConfig(env, ['stateBucket', 'alertsTopicArn']);
   const { logger } = functionLogger('notify');
   const secrets = new SsmSecrets({ prefix: config.secretsPrefix, client: new SSMClient({ region: config.region }) });
   const alerts: Notifier[] = [

@@ -14,14 +14,12 @@ import type { EngineDeps } from '../shared/engine/deps.ts';
 import { requestApplies } from '../shared/engine/sync.ts';
 import { toGitOpsError } from '../shared/errors.ts';
 import { DetailType, EVENT_SOURCE } from '../shared/events/catalog.ts';
-import { forgeFor } from '../shared/forges/index.ts';
 import type { Forge } from '../shared/forges/types.ts';
 import { type ApplyQueueMessage, Metrics as MetricNames } from '../shared/function-env.ts';
 import type { Logger } from '../shared/ports.ts';
-import { runPreview } from '../shared/preview/run.ts';
 import type { Provider } from '../shared/webhook/types.ts';
-import { type FunctionConfig, readConfig } from './lib/config.ts';
 import { engineCache } from './lib/engines.ts';
+import { type FunctionConfig, loadConfig } from './lib/env-config.ts';
 import { processFifoBatch } from './lib/fifo-batch.ts';
 import { deadlineSignal, functionLogger } from './lib/powertools.ts';
 import { previewRequestFrom } from './lib/preview-request.ts';
@@ -41,8 +39,8 @@ export interface SyncHandlerDeps {
   };
 }
 
-export function syncDepsFromEnv(env: NodeJS.ProcessEnv = process.env): SyncHandlerDeps {
-  const config = readConfig(env, ['busName', 'stateBucket', 'applyQueueUrl']);
+export async function syncDepsFromEnv(env: NodeJS.ProcessEnv = process.env): Promise<SyncHandlerDeps> {
+  const config = await loadConfig(env, ['busName', 'stateBucket', 'applyQueueUrl']);
   const { logger } = functionLogger('sync');
   const sqs = new SQSClient({ region: config.region });
   return {
@@ -64,10 +62,10 @@ export function syncDepsFromEnv(env: NodeJS.ProcessEnv = process.env): SyncHandl
   };
 }
 
-export function makeSyncHandler(deps: () => SyncHandlerDeps) {
+export function makeSyncHandler(deps: () => SyncHandlerDeps | Promise<SyncHandlerDeps>) {
   let ready: SyncHandlerDeps | undefined;
   return async (event: SQSEvent, context?: Context) => {
-    ready ??= deps();
+    ready ??= await deps();
     const d = ready;
     return processFifoBatch(event, (record) => syncRecord(d, record, context), d.metrics);
   };
@@ -152,8 +150,11 @@ async function previewRecord(d: SyncHandlerDeps, record: SQSRecord, context?: Co
   }
   const engine = d.engine(request.repository.url);
   const previews = d.previews;
-  let run: Awaited<ReturnType<typeof runPreview>>;
+  let run: Awaited<ReturnType<typeof import('../shared/preview/run.ts').runPreview>>;
   try {
+    // Loaded here, not at the top: previews are the rare record, and the preview code (plan, markdown, template diff)
+    // would otherwise be module init on every cold start of the function that syncs pushes.
+    const { runPreview } = await import('../shared/preview/run.ts');
     run = await runPreview(
       {
         ...engine,
@@ -179,7 +180,11 @@ async function previewRecord(d: SyncHandlerDeps, record: SQSRecord, context?: Co
 function previewDeps(config: FunctionConfig): NonNullable<SyncHandlerDeps['previews']> {
   const secrets = new SsmSecrets({ prefix: config.secretsPrefix, client: new SSMClient({ region: config.region }) });
   return {
-    forge: (provider) => forgeFor(provider, { secrets, apiBaseUrls: { github: config.githubApiUrl } }),
+    // The forge clients load with the first preview, like the preview code (previewRecord).
+    forge: async (provider) => {
+      const { forgeFor } = await import('../shared/forges/index.ts');
+      return forgeFor(provider, { secrets, apiBaseUrls: { github: config.githubApiUrl } });
+    },
   };
 }
 

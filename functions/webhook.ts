@@ -20,7 +20,7 @@ import type { DeliveryLedger } from '../shared/webhook/dedupe.ts';
 import { handleWebhook } from '../shared/webhook/handle.ts';
 import type { PullRequest } from '../shared/webhook/pull-request.ts';
 import type { Push } from '../shared/webhook/types.ts';
-import { type FunctionConfig, findRepository, readConfig } from './lib/config.ts';
+import { type FunctionConfig, findRepository, readEnvConfig } from './lib/env-config.ts';
 import { functionLogger } from './lib/powertools.ts';
 
 export interface WebhookHandlerDeps {
@@ -43,7 +43,7 @@ export interface WebhookResult {
 }
 
 export function webhookDepsFromEnv(env: NodeJS.ProcessEnv = process.env): WebhookHandlerDeps {
-  const config = readConfig(env, ['busName', 'secretsPrefix', 'stateBucket']);
+  const config = readEnvConfig(env, ['busName', 'secretsPrefix', 'stateBucket']);
   return {
     config,
     secrets: new SsmSecrets({ prefix: config.secretsPrefix, client: new SSMClient({ region: config.region }) }),

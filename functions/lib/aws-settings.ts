@@ -1,6 +1,6 @@
 import type { Logger } from '../../shared/ports.ts';
 import type { AwsSettings } from '../../shared/runtime/aws-ports.ts';
-import type { FunctionConfig } from './config.ts';
+import type { FunctionConfig } from './env-config.ts';
 
 /** The AWS adapters' settings from a function's configuration. */
 export function awsSettings(config: FunctionConfig, logger: Logger, cacheDir = '/tmp/gitops-cache'): AwsSettings {

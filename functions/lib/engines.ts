@@ -4,7 +4,7 @@ import type { EngineDeps } from '../../shared/engine/deps.ts';
 import type { Logger } from '../../shared/ports.ts';
 import { awsDeps } from '../../shared/runtime/aws-deps.ts';
 import { awsSettings } from './aws-settings.ts';
-import type { FunctionConfig } from './config.ts';
+import type { FunctionConfig } from './env-config.ts';
 
 export { awsSettings } from './aws-settings.ts';
 

@@ -6,7 +6,7 @@
 import { ConfigError, Reason } from '../../shared/errors.ts';
 import type { RepositoryEnv } from '../../shared/function-env.ts';
 import type { PullRequest } from '../../shared/webhook/pull-request.ts';
-import { findRepository } from './config.ts';
+import { findRepository } from './env-config.ts';
 
 export interface PreviewRequest {
   readonly repository: RepositoryEnv;

@@ -5,7 +5,7 @@
 import { ConfigError, Reason } from '../../shared/errors.ts';
 import { DetailType, EVENT_SOURCE } from '../../shared/events/catalog.ts';
 import type { RepositoryEnv } from '../../shared/function-env.ts';
-import { findRepository } from './config.ts';
+import { findRepository } from './env-config.ts';
 
 export interface SyncRequest {
   readonly repository: RepositoryEnv;

@@ -2,7 +2,7 @@
  * Turns schema issues into one ConfigError that points at the file, line and field of each problem, the way a
  * compiler does: `gitops.yaml:12: stacks[1].dependsOn[0]: unknown stack "netwrk"`.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { ConfigError, Reason } from '../errors.ts';
 import type { YamlSource } from '../render/yaml-source.ts';
 import { didYouMean } from '../suggest.ts';

@@ -8,6 +8,7 @@ import type { EnvironmentSpec, NotificationRoute, RepoConfig, StackSpec, SyncPol
 import type { RepoSnapshot } from '../ports.ts';
 import { loadYaml, type YamlSource } from '../render/cfn-template.ts';
 import { loadPatternMatcher } from '../render/linear-pattern.ts';
+import { GITOPS_FILE } from './gitops-file.ts';
 import { compileGlob } from './glob.ts';
 import { fieldPath, formatProblem, type Problem, problemsError, problemsFromZod } from './issues.ts';
 import { normalizeRelativePath, RepoTree } from './repo-tree.ts';
@@ -26,7 +27,7 @@ export interface LoadOptions {
   readonly deploymentFile?: string;
 }
 
-export const GITOPS_FILE = 'gitops.yaml';
+export { GITOPS_FILE };
 export const DEFAULT_ENVIRONMENT = 'default';
 export const DEFAULT_STACK_NAME = '{stack}-{env}';
 const DEFAULT_SYNC_POLICY: SyncPolicy = { automated: true, prune: false, selfHeal: false };

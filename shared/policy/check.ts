@@ -5,12 +5,11 @@
  * violation names the field of the repository and the rule of the policy it broke.
  */
 import { posix } from 'node:path';
-import { GITOPS_FILE } from '../config/load.ts';
+import { GITOPS_FILE } from '../config/gitops-file.ts';
 import type { RepoTree } from '../config/repo-tree.ts';
 import { type ErrorOptions, GitOpsError, Reason } from '../errors.ts';
 import type { CfnTemplate, RenderedStack, RepoConfig } from '../model.ts';
-import { parseTemplate } from '../render/cfn-template.ts';
-import { normalizeRepo } from './load.ts';
+import { normalizeRepo } from './repo-name.ts';
 import type { EnvironmentPolicy, InstallationPolicy, RepositoryPolicy } from './schema.ts';
 
 /** What the installation's policy does not allow. Never retried: the next push must change, or the policy. */
@@ -338,6 +337,9 @@ async function checkNested(
         );
       }
       const { entry } = await tree.resolve(path, { file: from, field: `${field}.Properties` });
+      // The template reader (the YAML parser) loads with the first nested template: the functions check stored
+      // stacks on every apply, and nested templates are the rare case.
+      const { parseTemplate } = await import('../render/cfn-template.ts');
       const nested = parseTemplate(await tree.readText(entry.path), entry.path);
       check(nested, entry.path);
       await visit(nested, entry.path, depth + 1);

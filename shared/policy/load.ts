@@ -7,7 +7,10 @@ import { dirname, isAbsolute, resolve } from 'node:path';
 import { problemsError, problemsFromZod } from '../config/issues.ts';
 import { ConfigError, Reason } from '../errors.ts';
 import { loadYaml } from '../render/cfn-template.ts';
+import { isUrl, normalizeRepo } from './repo-name.ts';
 import { type InstallationPolicy, installationPolicySchema } from './schema.ts';
+
+export { normalizeRepo } from './repo-name.ts';
 
 /** A policy file bigger than this is refused: it is read on every run. */
 export const MAX_POLICY_BYTES = 1_048_576;
@@ -58,12 +61,4 @@ export function readPolicyFile(file: string): InstallationPolicy {
     });
   }
   return parsePolicy(text, file, dirname(resolve(file)));
-}
-
-const isUrl = (repo: string) => /^[a-z][a-z0-9+.-]*:\/\//i.test(repo);
-
-/** The form two spellings of one repository share: no `.git`, no trailing `/`, URLs lower-cased. */
-export function normalizeRepo(repo: string): string {
-  const trimmed = repo.replace(/\/+$/, '').replace(/\.git$/, '');
-  return isUrl(trimmed) ? trimmed.toLowerCase() : trimmed;
 }

@@ -6,7 +6,7 @@
  */
 import { GitOpsError, Reason } from '../errors.ts';
 import type { RenderedStack, StackState } from '../model.ts';
-import { normalizeRepo } from './load.ts';
+import { normalizeRepo } from './repo-name.ts';
 
 /** The stack tag naming the repository a stack belongs to. */
 export const REPOSITORY_TAG = 'lambda-gitops:repository';
