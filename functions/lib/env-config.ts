@@ -4,8 +4,7 @@
  *
  * The policy parser (the policy's zod schema and the YAML reader) is not imported at the top: the webhook and notify
  * functions never receive nor use `GITOPS_POLICY` (readEnvConfig), and the others load it with loadConfig only when
- * it is set, so no cold start pays its module init for nothing. functions/lib/config.ts is the synchronous readConfig
- * for callers that already load the policy code (the tests).
+ * it is set, so no cold start pays its module init for nothing.
  */
 import { driftValuesSetting } from '../../shared/engine/drift-values.ts';
 import { ConfigError, Reason } from '../../shared/errors.ts';
@@ -84,7 +83,7 @@ export function readEnvConfig(env: NodeJS.ProcessEnv, required: readonly (keyof 
 /**
  * The whole configuration, the installation policy included, with the policy parser (zod and the YAML reader) loaded
  * only when `GITOPS_POLICY` is set: the apply and drift worker functions otherwise need neither, and loading them at
- * the top would make every cold start pay their module init. The policy is parsed exactly as readConfig does.
+ * the top would make every cold start pay their module init. Tests without a policy use readEnvConfig.
  */
 export async function loadConfig(
   env: NodeJS.ProcessEnv,

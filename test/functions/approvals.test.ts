@@ -11,7 +11,7 @@ import { SSMClient } from '@aws-sdk/client-ssm';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { makeApplyHandler } from '../../functions/apply.ts';
-import { readConfig } from '../../functions/lib/config.ts';
+import { readEnvConfig } from '../../functions/lib/env-config.ts';
 import { makeSyncHandler } from '../../functions/sync.ts';
 import { RevisionAuthorizer } from '../../shared/engine/approval.ts';
 import type { EngineDeps } from '../../shared/engine/deps.ts';
@@ -67,7 +67,7 @@ describe('a Sync Requested naming a revision', () => {
 
   const syncHandler = () =>
     makeSyncHandler(() => ({
-      config: readConfig(
+      config: readEnvConfig(
         {
           AWS_REGION: 'eu-west-1',
           GITOPS_BUS_NAME: 'lambda-gitops',

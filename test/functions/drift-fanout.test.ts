@@ -14,7 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeApplyHandler } from '../../functions/apply.ts';
 import { makeDriftHandler } from '../../functions/drift.ts';
 import { makeDriftWorkerHandler } from '../../functions/drift-worker.ts';
-import { readConfig } from '../../functions/lib/config.ts';
+import { readEnvConfig } from '../../functions/lib/env-config.ts';
 import { makeSyncHandler } from '../../functions/sync.ts';
 import { driftMessage } from '../../shared/adapters/aws/drift-queue-sqs.ts';
 import { S3DriftRunStore } from '../../shared/adapters/aws/drift-run-s3.ts';
@@ -118,7 +118,7 @@ describe('drift fan-out: scheduled plan → queued account-region items → work
 
   const types = () => published.map((e) => e.detailType);
   const config = () =>
-    readConfig(
+    readEnvConfig(
       {
         AWS_REGION: 'eu-west-1',
         GITOPS_BUS_NAME: 'lambda-gitops',

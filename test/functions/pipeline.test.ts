@@ -12,7 +12,7 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeApplyHandler } from '../../functions/apply.ts';
 import { makeDriftHandler } from '../../functions/drift.ts';
-import { readConfig } from '../../functions/lib/config.ts';
+import { readEnvConfig } from '../../functions/lib/env-config.ts';
 import { makeNotifyHandler } from '../../functions/notify.ts';
 import { makeSyncHandler } from '../../functions/sync.ts';
 import type { EngineDeps } from '../../shared/engine/deps.ts';
@@ -97,7 +97,7 @@ describe('the deployed loop: sync → apply → drift → notify handlers', () =
   const types = () => published.map((e) => e.detailType);
 
   const config = () =>
-    readConfig(
+    readEnvConfig(
       {
         AWS_REGION: 'eu-west-1',
         GITOPS_BUS_NAME: 'lambda-gitops',

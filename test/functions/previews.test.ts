@@ -9,7 +9,7 @@ import { GetParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import type { LambdaFunctionURLEvent, SQSRecord } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { readConfig } from '../../functions/lib/config.ts';
+import { readEnvConfig } from '../../functions/lib/env-config.ts';
 import { makeSyncHandler } from '../../functions/sync.ts';
 import { makeWebhookHandler, webhookDepsFromEnv } from '../../functions/webhook.ts';
 import { S3DeliveryLedger } from '../../shared/adapters/aws/delivery-ledger-s3.ts';
@@ -152,7 +152,7 @@ describe('sync function: Preview Requested', () => {
 
   const handler = () =>
     makeSyncHandler(() => ({
-      config: readConfig(
+      config: readEnvConfig(
         {
           AWS_REGION: 'eu-west-1',
           GITOPS_BUS_NAME: 'b',

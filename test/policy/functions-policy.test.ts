@@ -14,8 +14,8 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { parseCli } from '../../bin/cli/args.ts';
 import { awsDepsFor } from '../../bin/cli/target-aws.ts';
 import { makeApplyHandler } from '../../functions/apply.ts';
-import { readConfig } from '../../functions/lib/config.ts';
 import { awsSettings } from '../../functions/lib/engines.ts';
+import { loadConfig, readEnvConfig } from '../../functions/lib/env-config.ts';
 import { makeSyncHandler } from '../../functions/sync.ts';
 import { AwsClientFactory } from '../../shared/adapters/aws/clients.ts';
 import type { EngineDeps } from '../../shared/engine/deps.ts';
@@ -77,8 +77,8 @@ describe('the sync and apply functions under an installation policy', () => {
   const failures = () => published.filter((e) => e.detailType === 'Sync Failed').map((e) => e.detail);
 
   /** The functions' engine exactly as their environment configures it, with the test's clients. */
-  const engineFor = (url: string, policy?: object): EngineDeps => {
-    const config = readConfig(
+  const engineFor = async (url: string, policy?: object): Promise<EngineDeps> => {
+    const config = await loadConfig(
       {
         AWS_REGION: 'eu-west-1',
         GITOPS_BUS_NAME: 'lambda-gitops',
@@ -102,7 +102,7 @@ describe('the sync and apply functions under an installation policy', () => {
   };
   const runSync = async (url: string, deps: EngineDeps) => {
     const handler = makeSyncHandler(() => ({
-      config: readConfig(
+      config: readEnvConfig(
         {
           GITOPS_BUS_NAME: 'b',
           GITOPS_STATE_BUCKET: 's',
@@ -165,7 +165,7 @@ describe('the sync and apply functions under an installation policy', () => {
       repositories: [{ repo: repo.url, environments: { dev: { accounts: ['999999999999'], regions: ['eu-west-1'] } } }],
     };
 
-    const result = await runSync(repo.url, engineFor(repo.url, policy));
+    const result = await runSync(repo.url, await engineFor(repo.url, policy));
 
     expect(result.batchItemFailures).toEqual([]);
     expect(applyQueue).toEqual([]);
@@ -180,12 +180,12 @@ describe('the sync and apply functions under an installation policy', () => {
   it('the apply function checks again: a stored stack the policy refuses is never sent to CloudFormation', async () => {
     const repo = newRepo('recheck', { 'gitops.yaml': GITOPS('recheck-queue'), 'templates/queue.yaml': QUEUE(30) });
     // Rendered and queued by a sync without the policy (or a forged Apply Requested naming a stored artifact).
-    await runSync(repo.url, engineFor(repo.url));
+    await runSync(repo.url, await engineFor(repo.url));
     expect(applyQueue.map((a) => a.group)).toEqual(['dev/recheck-queue']);
     const before = cfn.changeSetInputs.length;
     const policy = { repositories: [{ repo: repo.url, environments: { dev: { regions: ['us-east-1'] } } }] };
 
-    await drain(engineFor(repo.url, policy));
+    await drain(await engineFor(repo.url, policy));
 
     expect(cfn.changeSetInputs.length).toBe(before);
     expect(failures()).toEqual([expect.objectContaining({ stack: 'recheck-queue', reason: 'PolicyViolation' })]);
@@ -194,11 +194,11 @@ describe('the sync and apply functions under an installation policy', () => {
 
   it("the apply function refuses a stored stack named outside the repository's prefix", async () => {
     const repo = newRepo('prefixed', { 'gitops.yaml': GITOPS('prefixed-queue'), 'templates/queue.yaml': QUEUE(30) });
-    await runSync(repo.url, engineFor(repo.url));
+    await runSync(repo.url, await engineFor(repo.url));
     const before = cfn.changeSetInputs.length;
     const policy = { repositories: [{ repo: repo.url, stackNamePrefix: 'platform-', environments: { dev: {} } }] };
 
-    await drain(engineFor(repo.url, policy));
+    await drain(await engineFor(repo.url, policy));
 
     expect(cfn.changeSetInputs.length).toBe(before);
     expect(String(failures()[0]?.message)).toContain(
@@ -208,7 +208,7 @@ describe('the sync and apply functions under an installation policy', () => {
 
   it('a second repository declaring dev/shared-queue gets StackOwnedElsewhere; the first keeps its state and stack', async () => {
     const first = newRepo('owner-a', { 'gitops.yaml': GITOPS('shared-queue'), 'templates/queue.yaml': QUEUE(30) });
-    const firstDeps = engineFor(first.url);
+    const firstDeps = await engineFor(first.url);
     await runSync(first.url, firstDeps);
     await drain(firstDeps);
     const before = await firstDeps.state.getStack('dev/shared-queue');
@@ -217,7 +217,7 @@ describe('the sync and apply functions under an installation policy', () => {
     published.length = 0;
 
     const second = newRepo('owner-b', { 'gitops.yaml': GITOPS('shared-queue'), 'templates/queue.yaml': QUEUE(90) });
-    await runSync(second.url, engineFor(second.url));
+    await runSync(second.url, await engineFor(second.url));
 
     expect(applyQueue).toEqual([]);
     expect(failures()).toEqual([expect.objectContaining({ stack: 'shared-queue', reason: 'StackOwnedElsewhere' })]);
@@ -232,7 +232,7 @@ describe('the sync and apply functions under an installation policy', () => {
       'gitops.yaml': GITOPS('renamed', 'before', true),
       'templates/queue.yaml': QUEUE(30),
     });
-    const deps = engineFor(repo.url);
+    const deps = await engineFor(repo.url);
     await runSync(repo.url, deps);
     await drain(deps);
     expect(cfn.stacks.get('gitops-before')?.status).toBe('CREATE_COMPLETE');
